@@ -1,0 +1,58 @@
+# The two commands: `make run` starts the whole local stack, `make test` runs the suite.
+# Both call `make setup`, which installs whatever is missing and is quick the second time.
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+# The stack's services and the browser for the tests, all from Debian.
+DEBIAN_PACKAGES := prometheus prometheus-alertmanager prometheus-node-exporter \
+	prometheus-redis-exporter redis-server chromium ca-certificates
+# Tests need a secret key like any non-debug process; this one only ever signs test data.
+TEST_ENV := SECRET_KEY=$${SECRET_KEY:-test-only-secret-key-not-for-production-use-0123456789} \
+	DEMO_MODE=0 VAR_DIR=$(CURDIR)/var/test
+
+.PHONY: help setup system-packages venv run test test-postgres lint typecheck clean
+
+help:
+	@echo "make run   — set up what is missing, start the whole local stack, print URL and logins"
+	@echo "make test  — set up what is missing, run the test suite"
+	@echo "make setup — only the set-up part (Debian packages, .venv, database, demo users)"
+
+setup: system-packages venv
+	@$(PY) -m controlpanel.stack setup
+
+system-packages:
+	@scripts/ensure-debian-packages.sh $(DEBIAN_PACKAGES) \
+		$$($(PYTHON) -c 'import ensurepip' 2>/dev/null || echo python3-venv) \
+		$$(command -v kubectl >/dev/null || echo kubernetes-client)
+
+venv: $(VENV)/.installed
+
+# Reinstalled only when the dependency list changes.
+$(VENV)/.installed: pyproject.toml
+	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet -e '.[dev]'
+	@touch $@
+
+run: setup
+	$(PY) -m controlpanel.stack run
+
+test: setup
+	$(TEST_ENV) $(VENV)/bin/pytest $(PYTEST_ARGS)
+
+# The same suite against the PostgreSQL on 127.0.0.1:5432 (CI runs both).
+test-postgres: setup
+	$(TEST_ENV) DATABASE_URL=$${POSTGRES_URL:-postgres://postgres@127.0.0.1:5432/test} \
+		$(VENV)/bin/pytest $(PYTEST_ARGS)
+
+lint: venv
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+
+typecheck: venv
+	$(TEST_ENV) $(VENV)/bin/mypy controlpanel metrics alerts
+
+clean:
+	rm -rf var/test .pytest_cache

@@ -1,0 +1,89 @@
+"""Typed readers for settings that come from the environment.
+
+Every reader fails loudly with ``ImproperlyConfigured`` naming the variable and the value it
+refused: a panel that silently reads ``DEBUG=Flase`` as "on" or ``PORT=80a`` as a default is
+worse than one that does not start. Secrets may also come from a file named by ``NAME_FILE``
+(the Docker/Kubernetes secrets convention), which wins over nothing but loses to ``NAME``.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from django.core.exceptions import ImproperlyConfigured
+
+_TRUE = {"1", "true", "yes", "on"}
+_FALSE = {"0", "false", "no", "off", ""}
+
+
+def _raw(name: str) -> str | None:
+    value = os.environ.get(name)
+    if value is not None:
+        return value
+    file_name = os.environ.get(f"{name}_FILE")
+    if file_name:
+        try:
+            return Path(file_name).read_text().strip()
+        except OSError as exc:
+            raise ImproperlyConfigured(f"{name}_FILE={file_name!r} cannot be read: {exc}") from exc
+    return None
+
+
+def env_str(name: str, default: str | None = None) -> str | None:
+    """The variable as text (or ``NAME_FILE``'s content), or ``default``."""
+    value = _raw(name)
+    return default if value is None else value
+
+
+def env_required(name: str) -> str:
+    value = _raw(name)
+    if not value:
+        raise ImproperlyConfigured(f"{name} must be set (or {name}_FILE naming a file).")
+    return value
+
+
+def env_bool(name: str, default: bool) -> bool:
+    value = _raw(name)
+    if value is None:
+        return default
+    lowered = value.strip().lower()
+    if lowered in _TRUE:
+        return True
+    if lowered in _FALSE:
+        return False
+    raise ImproperlyConfigured(
+        f"{name}={value!r} is not a boolean; use one of 1/0, true/false, yes/no, on/off."
+    )
+
+
+def env_int(name: str, default: int, *, minimum: int | None = None) -> int:
+    value = _raw(name)
+    if value is None or value.strip() == "":
+        return default
+    try:
+        number = int(value.strip())
+    except ValueError as exc:
+        raise ImproperlyConfigured(f"{name}={value!r} is not an integer.") from exc
+    if minimum is not None and number < minimum:
+        raise ImproperlyConfigured(f"{name}={number} must be at least {minimum}.")
+    return number
+
+
+def env_list(name: str, default: list[str]) -> list[str]:
+    """A comma-separated list; empty items are dropped."""
+    value = _raw(name)
+    if value is None:
+        return list(default)
+    return [item.strip() for item in value.split(",") if item.strip()]
+
+
+def env_url(name: str, default: str) -> str:
+    """An http(s)/redis/database URL; refuses values without a scheme so typos surface."""
+    value = _raw(name)
+    if value is None or value.strip() == "":
+        return default
+    value = value.strip()
+    if "://" not in value:
+        raise ImproperlyConfigured(f"{name}={value!r} is not a URL (expected scheme://host...).")
+    return value.rstrip("/") if value.startswith("http") else value

@@ -1,0 +1,55 @@
+"""The panel's roles: which group holds which permission, and small questions about a user."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.contrib.auth.models import AbstractBaseUser, AnonymousUser, Group, Permission
+
+from controlpanel.choices import Role
+
+# Codenames of controlpanel.Access permissions per group. Later apps add their model
+# permissions here too, so a role is defined in one place.
+ROLE_PERMISSIONS: dict[str, list[str]] = {
+    Role.SRE: [
+        "controlpanel.view_business",
+        "controlpanel.view_operations",
+        "controlpanel.run_actions",
+        "controlpanel.approve_actions",
+        "controlpanel.sign_off_checklists",
+    ],
+    Role.BUSINESS: [
+        "controlpanel.view_business",
+        "controlpanel.sign_off_checklists",
+    ],
+}
+
+AnyUser = AbstractBaseUser | AnonymousUser
+
+
+def ensure_roles() -> None:
+    """Create the role groups and give them exactly their permissions (adds, never removes
+    permissions an administrator granted by hand)."""
+    for role, perms in ROLE_PERMISSIONS.items():
+        group, _ = Group.objects.get_or_create(name=role)
+        wanted = []
+        for dotted in perms:
+            app_label, codename = dotted.split(".", 1)
+            wanted.append(
+                Permission.objects.get(content_type__app_label=app_label, codename=codename)
+            )
+        group.permissions.add(*wanted)
+
+
+def ensure_roles_after_migrate(**kwargs: Any) -> None:
+    ensure_roles()
+
+
+def role_names(user: AnyUser) -> list[str]:
+    """Human names of the roles a user has, for the header and the home page."""
+    if not user.is_authenticated:
+        return []
+    names = [Role(g).label for g in user.groups.values_list("name", flat=True) if g in Role]
+    if user.is_staff:
+        names.append("Administrator")
+    return names

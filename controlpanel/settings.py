@@ -1,0 +1,209 @@
+"""Django settings for the LeanVibe monitoring control panel.
+
+Everything that differs between a laptop, the local stack and production comes from the
+environment through the typed readers in ``controlpanel.env``; the README's configuration table
+lists every variable. Defaults are the embedded ones (SQLite under ``var/``, the local stack's
+ports) and are safe: ``DEBUG`` is off unless asked for, and production refuses to start without a
+secret key.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import dj_database_url
+from django.core.exceptions import ImproperlyConfigured
+
+from controlpanel.env import env_bool, env_int, env_list, env_str, env_url
+
+BASE_DIR = Path(__file__).resolve().parent.parent
+VAR_DIR = Path(env_str("VAR_DIR", str(BASE_DIR / "var")) or BASE_DIR / "var")
+
+DEBUG = env_bool("DEBUG", False)
+# Demo mode: the local stack (`make run`) with demo users and the demo environment. Never on in
+# production; `seed_demo` refuses to run without it.
+DEMO_MODE = env_bool("DEMO_MODE", False)
+
+_secret_key = env_str("SECRET_KEY")
+if not _secret_key:
+    if not DEBUG:
+        raise ImproperlyConfigured(
+            "SECRET_KEY (or SECRET_KEY_FILE) must be set when DEBUG is off. "
+            "`make run` generates one under var/; production must provide its own."
+        )
+    _secret_key = "django-insecure-development-only-key-never-use-in-production"  # noqa: S105
+SECRET_KEY = _secret_key
+
+ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", ["localhost", "127.0.0.1", "[::1]"])
+if "*" in ALLOWED_HOSTS and not DEBUG:
+    raise ImproperlyConfigured("ALLOWED_HOSTS may not contain '*' outside development (DEBUG=1).")
+CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS", [])
+
+INSTALLED_APPS = [
+    "django.contrib.admin",
+    "django.contrib.auth",
+    "django.contrib.contenttypes",
+    "django.contrib.sessions",
+    "django.contrib.messages",
+    "django.contrib.staticfiles",
+    "django_htmx",
+    "template_partials",
+    "django_celery_beat",
+    "controlpanel",
+    "metrics",
+    "alerts",
+]
+
+MIDDLEWARE = [
+    "controlpanel.observability.RequestMetricsMiddleware",
+    "django.middleware.security.SecurityMiddleware",
+    "whitenoise.middleware.WhiteNoiseMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "django_htmx.middleware.HtmxMiddleware",
+    # Every view needs a login unless it says otherwise with @login_not_required.
+    "django.contrib.auth.middleware.LoginRequiredMiddleware",
+]
+
+ROOT_URLCONF = "controlpanel.urls"
+WSGI_APPLICATION = "controlpanel.wsgi.application"
+
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [BASE_DIR / "templates"],
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+                "controlpanel.context_processors.navigation",
+            ],
+        },
+    },
+]
+
+# Database: SQLite under var/ by default, PostgreSQL (production) through DATABASE_URL.
+DATABASE_URL = env_url("DATABASE_URL", f"sqlite:///{VAR_DIR / 'db.sqlite3'}")
+try:
+    _database = dj_database_url.parse(DATABASE_URL, conn_max_age=env_int("DB_CONN_MAX_AGE", 60))
+except ValueError as exc:
+    raise ImproperlyConfigured(f"DATABASE_URL is not a database URL: {exc}") from exc
+if _database["ENGINE"] == "django.db.backends.postgresql":
+    # A health check must answer "database unreachable" in seconds, not hang for minutes.
+    _database.setdefault("OPTIONS", {})["connect_timeout"] = env_int("DB_CONNECT_TIMEOUT", 3)
+    _database["CONN_HEALTH_CHECKS"] = True
+elif _database["ENGINE"] == "django.db.backends.sqlite3":
+    # WAL lets the web, worker and beat processes read while one of them writes.
+    _database.setdefault("OPTIONS", {})["init_command"] = "PRAGMA journal_mode=WAL;"
+    _database["OPTIONS"]["transaction_mode"] = "IMMEDIATE"
+    _database["OPTIONS"]["timeout"] = 20
+    _database["CONN_MAX_AGE"] = 0
+DATABASES = {"default": _database}
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+AUTH_PASSWORD_VALIDATORS = [
+    {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
+    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
+    {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
+    {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
+]
+LOGIN_URL = "login"
+LOGIN_REDIRECT_URL = "home"
+LOGOUT_REDIRECT_URL = "login"
+
+LANGUAGE_CODE = "en-us"
+TIME_ZONE = env_str("TIME_ZONE", "UTC") or "UTC"
+USE_I18N = False
+USE_TZ = True
+
+STATIC_URL = "static/"
+STATICFILES_DIRS = [BASE_DIR / "static"]
+STATIC_ROOT = VAR_DIR / "static"
+STORAGES = {
+    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "staticfiles": {
+        "BACKEND": (
+            "django.contrib.staticfiles.storage.StaticFilesStorage"
+            if DEBUG
+            else "whitenoise.storage.CompressedManifestStaticFilesStorage"
+        )
+    },
+}
+# Tests and `runserver` serve straight from the finders; production serves the collected,
+# compressed files.
+WHITENOISE_USE_FINDERS = DEBUG or env_bool("WHITENOISE_USE_FINDERS", False)
+
+# Caches: in-process by default (nothing to run); Redis for the stack and production so that
+# the web and worker processes share short-lived range data.
+CACHE_URL = env_url("CACHE_URL", "locmem://")
+if CACHE_URL.startswith("redis"):
+    CACHES = {
+        "default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": CACHE_URL}
+    }
+elif CACHE_URL.startswith("locmem"):
+    CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+else:
+    raise ImproperlyConfigured(f"CACHE_URL={CACHE_URL!r}: only redis:// and locmem:// are known.")
+
+# Security. USE_HTTPS is on by default outside development; the local stack turns it off
+# because it serves plain HTTP on 127.0.0.1.
+USE_HTTPS = env_bool("USE_HTTPS", not DEBUG)
+SECURE_SSL_REDIRECT = USE_HTTPS
+# Probes and Prometheus scrape over plain HTTP inside the cluster.
+SECURE_REDIRECT_EXEMPT = [r"^health", r"^metrics$"]
+SESSION_COOKIE_SECURE = USE_HTTPS
+CSRF_COOKIE_SECURE = USE_HTTPS
+SECURE_HSTS_SECONDS = env_int("SECURE_HSTS_SECONDS", 31_536_000 if USE_HTTPS else 0, minimum=0)
+SECURE_HSTS_INCLUDE_SUBDOMAINS = USE_HTTPS
+SECURE_HSTS_PRELOAD = env_bool("SECURE_HSTS_PRELOAD", USE_HTTPS)
+if env_bool("TRUST_X_FORWARDED_PROTO", False):
+    SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+SESSION_COOKIE_HTTPONLY = True
+X_FRAME_OPTIONS = "DENY"
+
+# External systems. Each has one module that talks to it (see the README's code map).
+PROMETHEUS_URL = env_url("PROMETHEUS_URL", "http://127.0.0.1:9090")
+PROMETHEUS_TIMEOUT = float(env_int("PROMETHEUS_TIMEOUT_MS", 2000, minimum=50)) / 1000
+ALERTMANAGER_URL = env_url("ALERTMANAGER_URL", "http://127.0.0.1:9093")
+ALERTMANAGER_WEBHOOK_TOKEN = env_str("ALERTMANAGER_WEBHOOK_TOKEN", "") or ""
+KUBECONFIG = env_str("KUBECONFIG", "") or ""
+REDIS_URL = env_url("REDIS_URL", "redis://127.0.0.1:6380/0")
+DEMO_PASSWORD = env_str("DEMO_PASSWORD", "leanvibe-demo") or "leanvibe-demo"
+
+# Celery: Redis broker and result backend, JSON only, every task bounded in time.
+CELERY_BROKER_URL = env_url("CELERY_BROKER_URL", REDIS_URL)
+CELERY_RESULT_BACKEND = env_url("CELERY_RESULT_BACKEND", REDIS_URL)
+CELERY_ACCEPT_CONTENT = ["json"]
+CELERY_TASK_SERIALIZER = "json"
+CELERY_RESULT_SERIALIZER = "json"
+CELERY_RESULT_EXPIRES = 3600
+CELERY_TIMEZONE = TIME_ZONE
+CELERY_TASK_SOFT_TIME_LIMIT = 120
+CELERY_TASK_TIME_LIMIT = 150
+CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+# The database scheduler lets administrators edit schedules in the admin; entries below are
+# synced into it when beat starts.
+CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
+HEARTBEAT_INTERVAL = env_int("HEARTBEAT_INTERVAL", 30, minimum=1)
+CELERY_BEAT_SCHEDULE = {
+    "record-beat-heartbeat": {
+        "task": "controlpanel.tasks.record_heartbeat",
+        "schedule": float(HEARTBEAT_INTERVAL),
+        # A heartbeat older than one interval is worthless; never let a backlog replay them.
+        "options": {"expires": float(HEARTBEAT_INTERVAL)},
+    },
+}
+
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s: %(message)s"}},
+    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "root": {"handlers": ["console"], "level": env_str("LOG_LEVEL", "INFO") or "INFO"},
+}

@@ -1,0 +1,26 @@
+from __future__ import annotations
+
+from django.contrib import admin
+from django.contrib.auth import views as auth_views
+from django.urls import path
+
+from controlpanel import views
+
+admin.site.site_header = "LeanVibe control panel — administration"
+admin.site.site_title = "LeanVibe admin"
+
+urlpatterns = [
+    path("", views.home, name="home"),
+    path("health", views.health_view, name="health"),
+    path("health/db", views.health_db, name="health-db"),
+    path("metrics", views.metrics_view, name="metrics"),
+    path(
+        "accounts/login/",
+        auth_views.LoginView.as_view(
+            template_name="registration/login.html", redirect_authenticated_user=True
+        ),
+        name="login",
+    ),
+    path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
+    path("admin/", admin.site.urls),
+]
