@@ -9,9 +9,8 @@ PY := $(VENV)/bin/python
 # The stack's services and the browser for the tests, all from Debian.
 DEBIAN_PACKAGES := prometheus prometheus-alertmanager prometheus-node-exporter \
 	prometheus-redis-exporter redis-server chromium ca-certificates
-# Tests need a secret key like any non-debug process; this one only ever signs test data.
-TEST_ENV := SECRET_KEY=$${SECRET_KEY:-test-only-secret-key-not-for-production-use-0123456789} \
-	DEMO_MODE=0 VAR_DIR=$(CURDIR)/var/test
+# The test run's environment lives in tests/test.env (so a bare pytest can source it too).
+TEST_ENV := set -a && . tests/test.env && set +a && VAR_DIR=$(CURDIR)/var/test
 
 .PHONY: help setup system-packages venv run test test-postgres lint typecheck clean
 

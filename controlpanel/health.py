@@ -68,12 +68,13 @@ def check_beat() -> BeatCheck:
 
 def check_prometheus() -> prometheus.Reachability:
     """Cached for a few seconds so that a burst of health probes is one query."""
-    cached = cache.get(_PROMETHEUS_CACHE_KEY)
+    key = f"{_PROMETHEUS_CACHE_KEY}:{settings.PROMETHEUS_URL}"
+    cached = cache.get(key)
     if cached is not None:
         return prometheus.Reachability(**cached)
     result = prometheus.check_reachable()
     PROMETHEUS_UP.set(1 if result.is_reachable else 0)
-    cache.set(_PROMETHEUS_CACHE_KEY, asdict(result), _PROMETHEUS_CACHE_SECONDS)
+    cache.set(key, asdict(result), _PROMETHEUS_CACHE_SECONDS)
     return result
 
 

@@ -125,19 +125,20 @@ USE_TZ = True
 STATIC_URL = "static/"
 STATICFILES_DIRS = [BASE_DIR / "static"]
 STATIC_ROOT = VAR_DIR / "static"
+# Hashed, compressed file names for production; tests and `runserver` use the plain names
+# straight from the finders (no collectstatic needed).
+STATIC_MANIFEST = env_bool("STATIC_MANIFEST", not DEBUG)
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "staticfiles": {
         "BACKEND": (
-            "django.contrib.staticfiles.storage.StaticFilesStorage"
-            if DEBUG
-            else "whitenoise.storage.CompressedManifestStaticFilesStorage"
+            "whitenoise.storage.CompressedManifestStaticFilesStorage"
+            if STATIC_MANIFEST
+            else "django.contrib.staticfiles.storage.StaticFilesStorage"
         )
     },
 }
-# Tests and `runserver` serve straight from the finders; production serves the collected,
-# compressed files.
-WHITENOISE_USE_FINDERS = DEBUG or env_bool("WHITENOISE_USE_FINDERS", False)
+WHITENOISE_USE_FINDERS = not STATIC_MANIFEST
 
 # Caches: in-process by default (nothing to run); Redis for the stack and production so that
 # the web and worker processes share short-lived range data.

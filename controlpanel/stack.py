@@ -322,10 +322,14 @@ def run(env: dict[str, str]) -> int:
         env=env,
     )
 
+    stop_requested = False
+
     def forward(signum: int, _frame: object) -> None:
         # Ctrl-C reaches honcho through the terminal's process group already (a second signal
         # is harmless to it); a signal sent to us alone (make, a supervisor, a test) must reach
         # it too. We then wait for honcho to finish stopping its children.
+        nonlocal stop_requested
+        stop_requested = True
         if honcho.poll() is None:
             honcho.send_signal(signum)
 
@@ -338,7 +342,12 @@ def run(env: dict[str, str]) -> int:
         print(f"The panel did not answer {env['PANEL_URL']}/health in time; "
               "see the log lines above.", file=sys.stderr, flush=True)
     returncode = honcho.wait()
-    return 0 if returncode in (0, -signal.SIGTERM, 128 + signal.SIGTERM) else returncode
+    if stop_requested:
+        print("Local stack stopped; its data stays in var/.", flush=True)
+        return 0
+    print(f"A process of the local stack exited (code {returncode}); everything was stopped.",
+          file=sys.stderr, flush=True)
+    return returncode or 1
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -1,0 +1,128 @@
+"""Fixtures shared by every test: the personas and the real servers.
+
+Personas: an SRE, a second SRE, a business user, an administrator and an anonymous client.
+Servers: session-scoped Prometheus, Alertmanager and Redis processes on free ports with
+temporary data directories (see ``tests/services.py``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from django.contrib.auth.models import Group
+from django.core.cache import cache
+from django.test import Client
+
+from controlpanel.choices import Role
+from controlpanel.roles import ensure_roles
+from tests import services
+from tests.factories import make_user
+
+PASSWORD = "correct-horse-battery-staple"
+
+
+@pytest.fixture(autouse=True)
+def _fast_password_hashing(settings) -> None:
+    # PBKDF2's million rounds cost ~0.4 s per user; tests create many users.
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
+@pytest.fixture(autouse=True)
+def _empty_cache() -> Iterator[None]:
+    cache.clear()
+    yield
+    cache.clear()
+
+
+@pytest.fixture
+def roles(db: None) -> None:
+    ensure_roles()
+
+
+@pytest.fixture
+def sre(roles: None):
+    return make_user("sre", Role.SRE, password=PASSWORD)
+
+
+@pytest.fixture
+def sre2(roles: None):
+    return make_user("sre2", Role.SRE, password=PASSWORD)
+
+
+@pytest.fixture
+def business(roles: None):
+    return make_user("business", Role.BUSINESS, password=PASSWORD)
+
+
+@pytest.fixture
+def admin_user(roles: None):
+    """Overrides pytest-django's, so its ``admin_client`` logs in as this administrator."""
+    user = make_user("admin", Role.SRE, password=PASSWORD)
+    user.is_staff = user.is_superuser = True
+    user.save()
+    return user
+
+
+def _client_for(user) -> Client:
+    client = Client()
+    client.force_login(user)
+    return client
+
+
+@pytest.fixture
+def anonymous_client() -> Client:
+    return Client()
+
+
+@pytest.fixture
+def sre_client(sre) -> Client:
+    return _client_for(sre)
+
+
+@pytest.fixture
+def sre2_client(sre2) -> Client:
+    return _client_for(sre2)
+
+
+@pytest.fixture
+def business_client(business) -> Client:
+    return _client_for(business)
+
+
+@pytest.fixture
+def role_groups(roles: None) -> dict[str, Group]:
+    return {g.name: g for g in Group.objects.all()}
+
+
+# --- real servers ------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="session")
+def prometheus_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[services.Service]:
+    service = services.prometheus(tmp_path_factory.mktemp("prometheus")).start()
+    yield service
+    service.stop()
+
+
+@pytest.fixture(scope="session")
+def alertmanager_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[services.Service]:
+    config = (
+        "route:\n  receiver: blackhole\nreceivers:\n  - name: blackhole\n"
+    )
+    service = services.alertmanager(tmp_path_factory.mktemp("alertmanager"), config).start()
+    yield service
+    service.stop()
+
+
+@pytest.fixture(scope="session")
+def redis_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[services.Service]:
+    service = services.redis(tmp_path_factory.mktemp("redis")).start()
+    yield service
+    service.stop()
+
+
+@pytest.fixture
+def repo_root() -> Path:
+    return Path(__file__).resolve().parent.parent

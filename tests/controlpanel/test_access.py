@@ -1,0 +1,111 @@
+"""The role matrix: every URL pattern of the site, for every persona.
+
+A new URL pattern without a line in ``EXPECTATIONS`` fails ``test_it_states_an_expectation_for_
+every_url``: whoever adds a page decides, here, who may open it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import pytest
+from django.urls import URLPattern, URLResolver, get_resolver, reverse
+
+LOGIN = "/accounts/login/"
+PERSONAS = ("anonymous", "business", "sre", "admin")
+
+
+@dataclass(frozen=True)
+class Expect:
+    anonymous: int
+    business: int
+    sre: int
+    admin: int
+    method: str = "get"
+    kwargs: dict = field(default_factory=dict)
+
+    def for_persona(self, persona: str) -> int:
+        return int(getattr(self, persona))
+
+
+EVERYONE = Expect(anonymous=200, business=200, sre=200, admin=200)
+SIGNED_IN = Expect(anonymous=302, business=200, sre=200, admin=200)
+
+EXPECTATIONS: dict[str, Expect] = {
+    "home": SIGNED_IN,
+    "health": EVERYONE,
+    "health-db": EVERYONE,
+    "metrics": EVERYONE,
+    # Signed-in users are sent on to the home page.
+    "login": Expect(anonymous=200, business=302, sre=302, admin=302),
+    "logout": Expect(anonymous=302, business=302, sre=302, admin=302, method="post"),
+}
+# The admin site is one family: only staff get in; everyone else is sent to a login page.
+ADMIN_SAMPLES = ("admin:index", "admin:auth_user_changelist", "admin:auth_group_changelist",
+                 "admin:django_celery_beat_periodictask_changelist")
+ADMIN = Expect(anonymous=302, business=302, sre=302, admin=200)
+
+
+def _all_view_names(resolver: URLResolver | None = None, namespace: str = "") -> list[str]:
+    names = []
+    for pattern in (resolver or get_resolver()).url_patterns:
+        if isinstance(pattern, URLResolver):
+            inner = f"{namespace}{pattern.namespace}:" if pattern.namespace else namespace
+            names.extend(_all_view_names(pattern, inner))
+        elif isinstance(pattern, URLPattern):
+            names.append(f"{namespace}{pattern.name or f'<unnamed {pattern.pattern}>'}")
+    return names
+
+
+def test_it_states_an_expectation_for_every_url():
+    missing = [
+        name for name in _all_view_names()
+        if not name.startswith("admin:") and name not in EXPECTATIONS
+    ]
+    assert missing == [], f"Add these URL names to EXPECTATIONS in {__file__}: {missing}"
+
+
+@pytest.fixture
+def clients(client, business_client, sre_client, admin_client):
+    return {"anonymous": client, "business": business_client, "sre": sre_client,
+            "admin": admin_client}
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("persona", PERSONAS)
+@pytest.mark.parametrize("name", sorted(EXPECTATIONS))
+def test_it_answers_each_persona_as_expected(clients, persona, name, settings, prometheus_server):
+    settings.PROMETHEUS_URL = prometheus_server.url
+    expect = EXPECTATIONS[name]
+    response = getattr(clients[persona], expect.method)(reverse(name, kwargs=expect.kwargs))
+    assert response.status_code == expect.for_persona(persona), (persona, name)
+    if persona == "anonymous" and response.status_code == 302 and name != "logout":
+        assert response["Location"].startswith(LOGIN)
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("persona", PERSONAS)
+@pytest.mark.parametrize("name", ADMIN_SAMPLES)
+def test_it_keeps_the_admin_to_staff(clients, persona, name):
+    response = clients[persona].get(reverse(name))
+    assert response.status_code == ADMIN.for_persona(persona), (persona, name)
+    if response.status_code == 302:
+        assert "login" in response["Location"]
+
+
+@pytest.mark.django_db
+def test_it_sends_anonymous_visitors_to_login_from_every_page_but_the_public_ones(client):
+    public = {name for name, e in EXPECTATIONS.items() if e.anonymous == 200} | {"logout"}
+    assert public == {"health", "health-db", "metrics", "login", "logout"}
+    for name, expect in EXPECTATIONS.items():
+        if name in public:
+            continue
+        response = client.get(reverse(name, kwargs=expect.kwargs))
+        assert response.status_code == 302 and response["Location"].startswith(LOGIN), name
+
+
+@pytest.mark.django_db
+def test_it_shows_only_the_navigation_a_user_may_open(sre_client, admin_client, business_client):
+    assert 'href="/admin/"' not in sre_client.get("/").content.decode()
+    assert 'href="/admin/"' not in business_client.get("/").content.decode()
+    assert 'href="/admin/"' in admin_client.get("/").content.decode()

@@ -1,0 +1,161 @@
+"""The local stack behind `make run`: generated configuration that the real tools accept,
+clear port conflicts, and a full start / Ctrl-C cycle that leaves nothing listening."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.parse
+import urllib.request
+
+import pytest
+import yaml
+
+from controlpanel import stack
+from tests import services
+from tests.helpers import REPO, clean_env
+
+
+def _env_with_free_ports(tmp_path, **extra: str) -> dict[str, str]:
+    env = clean_env(VAR_DIR=str(tmp_path / "var"), **extra)
+    for p in stack.PORTS:
+        env[p.env] = str(services.free_port())
+    return env
+
+
+@pytest.fixture
+def stack_env(tmp_path, monkeypatch):
+    env = _env_with_free_ports(tmp_path)
+    for key, value in env.items():
+        monkeypatch.setenv(key, value)
+    monkeypatch.setattr(stack, "VAR_DIR", tmp_path / "var")
+    return stack.stack_environment()
+
+
+def test_it_writes_a_prometheus_config_that_promtool_accepts(stack_env):
+    stack.write_configuration(stack_env)
+    path = stack.VAR_DIR / "prometheus" / "prometheus.yml"
+    result = subprocess.run(["promtool", "check", "config", str(path)], capture_output=True,
+                            text=True, check=False)
+    assert result.returncode == 0, result.stdout + result.stderr
+    config = yaml.safe_load(path.read_text())
+    jobs = {job["job_name"]: job["static_configs"][0]["targets"] for job in config["scrape_configs"]}
+    assert jobs == {
+        "prometheus": [f"127.0.0.1:{stack_env['PROMETHEUS_PORT']}"],
+        "alertmanager": [f"127.0.0.1:{stack_env['ALERTMANAGER_PORT']}"],
+        "controlpanel": [f"127.0.0.1:{stack_env['WEB_PORT']}"],
+        "node": [f"127.0.0.1:{stack_env['NODE_EXPORTER_PORT']}"],
+        "redis": [f"127.0.0.1:{stack_env['REDIS_EXPORTER_PORT']}"],
+    }
+
+
+def test_it_writes_an_alertmanager_config_that_amtool_accepts(stack_env):
+    stack.write_configuration(stack_env)
+    path = stack.VAR_DIR / "alertmanager" / "alertmanager.yml"
+    result = subprocess.run(["amtool", "check-config", str(path)], capture_output=True, text=True,
+                            check=False)
+    assert result.returncode == 0, result.stdout + result.stderr
+    webhook = yaml.safe_load(path.read_text())["receivers"][0]["webhook_configs"][0]
+    assert webhook["url"] == f"http://127.0.0.1:{stack_env['WEB_PORT']}/api/alertmanager/webhook"
+    assert webhook["http_config"]["authorization"]["type"] == "Bearer"
+
+
+def test_it_keeps_secrets_across_restarts(stack_env):
+    first = (stack.VAR_DIR / "secrets" / "secret_key").read_text()
+    again = stack.stack_environment()
+    assert (stack.VAR_DIR / "secrets" / "secret_key").read_text() == first
+    assert again["SECRET_KEY_FILE"] == stack_env["SECRET_KEY_FILE"]
+
+
+def test_it_lets_the_user_override_any_variable(stack_env, monkeypatch):
+    monkeypatch.setenv("DATABASE_URL", "postgres://postgres@127.0.0.1:5432/test")
+    assert stack.stack_environment()["DATABASE_URL"] == "postgres://postgres@127.0.0.1:5432/test"
+
+
+def test_it_refuses_a_port_that_is_not_a_number(monkeypatch):
+    monkeypatch.setenv("PROMETHEUS_PORT", "90x")
+    with pytest.raises(SystemExit, match="PROMETHEUS_PORT='90x' is not a TCP port"):
+        stack.port("PROMETHEUS_PORT")
+
+
+def test_it_names_the_taken_port_and_the_variable_that_moves_it(tmp_path):
+    env = _env_with_free_ports(tmp_path)
+    with socket.socket() as squatter:
+        squatter.bind(("127.0.0.1", 0))
+        squatter.listen()
+        env["PROMETHEUS_PORT"] = str(squatter.getsockname()[1])
+        result = subprocess.run(
+            [sys.executable, "-m", "controlpanel.stack", "run"],
+            env=env, cwd=REPO, capture_output=True, text=True, timeout=30, check=False,
+        )
+    assert result.returncode == 2
+    port = env["PROMETHEUS_PORT"]
+    assert f"port {port} for Prometheus is taken" in result.stderr
+    assert f"PROMETHEUS_PORT={int(port) + 10000} make run" in result.stderr
+
+
+@pytest.mark.services
+@pytest.mark.django_db
+def test_it_has_prometheus_scrape_the_panels_own_metrics(stack_env, live_server, tmp_path):
+    port = urllib.parse.urlsplit(live_server.url).port
+    config = stack.prometheus_config({**stack_env, "WEB_PORT": str(port)})
+    config["global"]["scrape_interval"] = "1s"
+    config["scrape_configs"] = [j for j in config["scrape_configs"] if j["job_name"] == "controlpanel"]
+    del config["rule_files"], config["alerting"]
+    prometheus = services.prometheus(tmp_path, yaml.safe_dump(config)).start()
+    try:
+        query = urllib.parse.urlencode({"query": 'up{job="controlpanel"}'})
+        deadline = time.monotonic() + 20
+        result = []
+        while time.monotonic() < deadline and not result:
+            with urllib.request.urlopen(f"{prometheus.url}/api/v1/query?{query}") as response:
+                result = json.load(response)["data"]["result"]
+            time.sleep(0.3)
+        assert result and result[0]["value"][1] == "1"
+    finally:
+        prometheus.stop()
+
+
+def _listening(port: int) -> bool:
+    return services.tcp_open(port)
+
+
+@pytest.mark.services
+def test_it_starts_the_whole_stack_and_ctrl_c_stops_every_process(tmp_path):
+    env = _env_with_free_ports(tmp_path)
+    setup = subprocess.run([sys.executable, "-m", "controlpanel.stack", "setup"], env=env,
+                           cwd=REPO, capture_output=True, text=True, timeout=120, check=False)
+    assert setup.returncode == 0, setup.stderr
+    log = (tmp_path / "run.log").open("w")
+    # A new session stands in for the terminal: Ctrl-C signals its whole foreground group.
+    runner = subprocess.Popen([sys.executable, "-m", "controlpanel.stack", "run"], env=env,
+                              cwd=REPO, stdout=log, stderr=subprocess.STDOUT,
+                              start_new_session=True)
+    ports = [int(env[p.env]) for p in stack.PORTS]
+    try:
+        deadline = time.monotonic() + 90
+        while time.monotonic() < deadline and "control panel is up" not in _read(tmp_path):
+            assert runner.poll() is None, _read(tmp_path)
+            time.sleep(0.5)
+        output = _read(tmp_path)
+        assert "control panel is up" in output, output
+        assert f"http://127.0.0.1:{env['WEB_PORT']}" in output
+        assert "sre, sre2" in output and "business" in output and "admin" in output
+        with urllib.request.urlopen(f"http://127.0.0.1:{env['WEB_PORT']}/health") as response:
+            assert response.status == 200
+        assert all(_listening(port) for port in ports), output
+    finally:
+        os.killpg(runner.pid, signal.SIGINT)
+        returncode = runner.wait(30)
+    assert returncode == 0, _read(tmp_path)
+    still = [port for port in ports if _listening(port)]
+    assert still == [], _read(tmp_path)
+
+
+def _read(tmp_path) -> str:
+    return (tmp_path / "run.log").read_text(errors="replace")

@@ -1,0 +1,143 @@
+"""Real servers for the tests: Prometheus, Alertmanager and Redis from Debian's packages,
+each on a free port with a temporary data directory, stopped when the session ends."""
+
+from __future__ import annotations
+
+import shutil
+import socket
+import subprocess
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+
+def free_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def http_ok(url: str) -> bool:
+    try:
+        with urllib.request.urlopen(url, timeout=1) as response:
+            return bool(response.status == 200)
+    except (urllib.error.URLError, OSError):
+        return False
+
+
+def tcp_open(port: int) -> bool:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.settimeout(0.5)
+        return sock.connect_ex(("127.0.0.1", port)) == 0
+
+
+@dataclass
+class Service:
+    """A server process the tests own. ``url`` is its base URL (or redis:// URL)."""
+
+    name: str
+    argv: list[str]
+    port: int
+    data_dir: Path
+    is_ready: Callable[[], bool]
+    url: str
+    process: subprocess.Popen | None = field(default=None, repr=False)
+
+    def start(self, timeout: float = 30) -> Service:
+        binary = shutil.which(self.argv[0])
+        if binary is None:
+            raise RuntimeError(f"{self.argv[0]} is not installed; run `make setup`.")
+        log = (self.data_dir / f"{self.name}.log").open("ab")
+        self.process = subprocess.Popen(self.argv, stdout=log, stderr=subprocess.STDOUT)
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.process.poll() is not None:
+                raise RuntimeError(f"{self.name} exited: {self.log_tail()}")
+            if self.is_ready():
+                return self
+            time.sleep(0.1)
+        self.stop()
+        raise RuntimeError(f"{self.name} not ready in {timeout}s: {self.log_tail()}")
+
+    def stop(self) -> None:
+        if self.process and self.process.poll() is None:
+            self.process.terminate()
+            try:
+                self.process.wait(10)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait(5)
+
+    @property
+    def is_running(self) -> bool:
+        return self.process is not None and self.process.poll() is None
+
+    def log_tail(self, lines: int = 20) -> str:
+        path = self.data_dir / f"{self.name}.log"
+        return "\n".join(path.read_text(errors="replace").splitlines()[-lines:])
+
+
+def prometheus(data_dir: Path, config: str = "", *, extra: list[str] | None = None) -> Service:
+    port = free_port()
+    config_path = data_dir / "prometheus.yml"
+    config_path.write_text(config or "global:\n  scrape_interval: 15s\n")
+    url = f"http://127.0.0.1:{port}"
+    return Service(
+        "prometheus",
+        [
+            "prometheus",
+            f"--config.file={config_path}",
+            f"--storage.tsdb.path={data_dir / 'data'}",
+            f"--web.listen-address=127.0.0.1:{port}",
+            "--web.enable-lifecycle",
+            "--storage.tsdb.retention.time=60d",
+            *(extra or []),
+        ],
+        port,
+        data_dir,
+        lambda: http_ok(f"{url}/-/ready"),
+        url,
+    )
+
+
+def alertmanager(data_dir: Path, config: str) -> Service:
+    port = free_port()
+    config_path = data_dir / "alertmanager.yml"
+    config_path.write_text(config)
+    url = f"http://127.0.0.1:{port}"
+    return Service(
+        "alertmanager",
+        [
+            "prometheus-alertmanager",
+            f"--config.file={config_path}",
+            f"--storage.path={data_dir / 'data'}",
+            f"--web.listen-address=127.0.0.1:{port}",
+            "--cluster.listen-address=",
+        ],
+        port,
+        data_dir,
+        lambda: http_ok(f"{url}/-/ready"),
+        url,
+    )
+
+
+def redis(data_dir: Path) -> Service:
+    port = free_port()
+    return Service(
+        "redis",
+        [
+            "redis-server",
+            "--port", str(port),
+            "--bind", "127.0.0.1",
+            "--dir", str(data_dir),
+            "--save", "",
+            "--appendonly", "no",
+        ],
+        port,
+        data_dir,
+        lambda: tcp_open(port),
+        f"redis://127.0.0.1:{port}/0",
+    )
