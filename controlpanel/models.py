@@ -26,6 +26,9 @@ class Access(models.Model):
             ("sign_off_checklists", "Can check items and sign off maintenance checklists"),
         ]
 
+    def __str__(self) -> str:
+        return "role permissions"
+
 
 class Heartbeat(models.Model):
     """The last time a periodic process proved it was alive.

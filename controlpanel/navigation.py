@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
+from django.contrib.auth.models import AnonymousUser, User
 
 
 @dataclass(frozen=True)
@@ -16,13 +16,13 @@ class NavItem:
     # None: every signed-in user; "staff": administrators; otherwise a permission.
     permission: str | None = None
 
-    def is_visible_to(self, user: AbstractBaseUser | AnonymousUser) -> bool:
+    def is_visible_to(self, user: User | AnonymousUser) -> bool:
         if not user.is_authenticated:
             return False
         if self.permission is None:
             return True
         if self.permission == "staff":
-            return bool(getattr(user, "is_staff", False))
+            return user.is_staff
         return user.has_perm(self.permission)
 
 
@@ -37,5 +37,5 @@ NAV_ITEMS: tuple[NavItem, ...] = (
 )
 
 
-def visible_items(user: AbstractBaseUser | AnonymousUser) -> list[NavItem]:
+def visible_items(user: User | AnonymousUser) -> list[NavItem]:
     return [item for item in NAV_ITEMS if item.is_visible_to(user)]

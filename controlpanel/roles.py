@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.contrib.auth.models import AbstractBaseUser, AnonymousUser, Group, Permission
+from django.contrib.auth.models import AnonymousUser, Group, Permission, User
 
 from controlpanel.choices import Role
 
@@ -24,7 +24,7 @@ ROLE_PERMISSIONS: dict[str, list[str]] = {
     ],
 }
 
-AnyUser = AbstractBaseUser | AnonymousUser
+AnyUser = User | AnonymousUser
 
 
 def ensure_roles() -> None:

@@ -174,6 +174,10 @@ PROMETHEUS_TIMEOUT = float(env_int("PROMETHEUS_TIMEOUT_MS", 2000, minimum=50)) /
 ALERTMANAGER_URL = env_url("ALERTMANAGER_URL", "http://127.0.0.1:9093")
 ALERTMANAGER_WEBHOOK_TOKEN = env_str("ALERTMANAGER_WEBHOOK_TOKEN", "") or ""
 KUBECONFIG = env_str("KUBECONFIG", "") or ""
+# Where exported alerting rules are written for Prometheus to load (a volume it shares).
+PROMETHEUS_RULES_DIR = Path(
+    env_str("PROMETHEUS_RULES_DIR", str(VAR_DIR / "prometheus" / "rules")) or VAR_DIR
+)
 REDIS_URL = env_url("REDIS_URL", "redis://127.0.0.1:6380/0")
 DEMO_PASSWORD = env_str("DEMO_PASSWORD", "leanvibe-demo") or "leanvibe-demo"
 

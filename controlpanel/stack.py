@@ -298,7 +298,7 @@ def banner(env: dict[str, str]) -> str:
             f"  LeanVibe control panel is up:  {url}",
             f"  Logins (password {password!r}):",
             "    sre, sre2  — SRE on call      business — business staff",
-            "    admin      — administrator ({url}/admin/)".format(url=url),
+            f"    admin      — administrator ({url}/admin/)",
             f"  Prometheus   http://127.0.0.1:{env['PROMETHEUS_PORT']}",
             f"  Alertmanager http://127.0.0.1:{env['ALERTMANAGER_PORT']}",
             f"  Health       {url}/health",
@@ -317,8 +317,15 @@ def run(env: dict[str, str]) -> int:
     write_configuration(env)
     env = {**env, "PATH": f"{VENV_BIN}{os.pathsep}{env.get('PATH', '')}"}
     honcho = subprocess.Popen(
-        [str(VENV_BIN / "honcho"), "start", "--no-colour", "-f", str(BASE_DIR / "Procfile"),
-         "-d", str(BASE_DIR)],
+        [
+            str(VENV_BIN / "honcho"),
+            "start",
+            "--no-colour",
+            "-f",
+            str(BASE_DIR / "Procfile"),
+            "-d",
+            str(BASE_DIR),
+        ],
         env=env,
     )
 
@@ -339,14 +346,20 @@ def run(env: dict[str, str]) -> int:
     if wait_for_health(env["PANEL_URL"], deadline, honcho):
         print(banner(env), flush=True)
     elif honcho.poll() is None:
-        print(f"The panel did not answer {env['PANEL_URL']}/health in time; "
-              "see the log lines above.", file=sys.stderr, flush=True)
+        print(
+            f"The panel did not answer {env['PANEL_URL']}/health in time; see the log lines above.",
+            file=sys.stderr,
+            flush=True,
+        )
     returncode = honcho.wait()
     if stop_requested:
         print("Local stack stopped; its data stays in var/.", flush=True)
         return 0
-    print(f"A process of the local stack exited (code {returncode}); everything was stopped.",
-          file=sys.stderr, flush=True)
+    print(
+        f"A process of the local stack exited (code {returncode}); everything was stopped.",
+        file=sys.stderr,
+        flush=True,
+    )
     return returncode or 1
 
 

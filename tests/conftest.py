@@ -108,9 +108,7 @@ def prometheus_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[serv
 
 @pytest.fixture(scope="session")
 def alertmanager_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[services.Service]:
-    config = (
-        "route:\n  receiver: blackhole\nreceivers:\n  - name: blackhole\n"
-    )
+    config = "route:\n  receiver: blackhole\nreceivers:\n  - name: blackhole\n"
     service = services.alertmanager(tmp_path_factory.mktemp("alertmanager"), config).start()
     yield service
     service.stop()
@@ -126,3 +124,10 @@ def redis_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[services.
 @pytest.fixture
 def repo_root() -> Path:
     return Path(__file__).resolve().parent.parent
+
+
+def pytest_report_header(config: pytest.Config) -> str:
+    from django.conf import settings
+
+    database = settings.DATABASES["default"]
+    return f"database: {database['ENGINE']} ({database['NAME']})"

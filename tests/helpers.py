@@ -13,8 +13,17 @@ REPO = Path(__file__).resolve().parent.parent
 # Variables the Makefile sets for the test run; a child that tests configuration starts
 # without them unless the test says otherwise.
 _CONFIG_VARS = (
-    "DEBUG", "SECRET_KEY", "SECRET_KEY_FILE", "DATABASE_URL", "ALLOWED_HOSTS", "DEMO_MODE",
-    "CACHE_URL", "USE_HTTPS", "VAR_DIR", "STATIC_MANIFEST", "DJANGO_ALLOW_ASYNC_UNSAFE",
+    "DEBUG",
+    "SECRET_KEY",
+    "SECRET_KEY_FILE",
+    "DATABASE_URL",
+    "ALLOWED_HOSTS",
+    "DEMO_MODE",
+    "CACHE_URL",
+    "USE_HTTPS",
+    "VAR_DIR",
+    "STATIC_MANIFEST",
+    "DJANGO_ALLOW_ASYNC_UNSAFE",
 )
 
 
@@ -27,14 +36,24 @@ def clean_env(**overrides: str) -> dict[str, str]:
 def run_manage(*args: str, env: dict[str, str], timeout: float = 60) -> subprocess.CompletedProcess:
     return subprocess.run(
         [sys.executable, str(REPO / "manage.py"), *args],
-        env=env, cwd=REPO, capture_output=True, text=True, timeout=timeout, check=False,
+        env=env,
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        check=False,
     )
 
 
 def run_python(code: str, env: dict[str, str], timeout: float = 60) -> subprocess.CompletedProcess:
     return subprocess.run(
         [sys.executable, "-c", code],
-        env=env, cwd=REPO, capture_output=True, text=True, timeout=timeout, check=False,
+        env=env,
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        check=False,
     )
 
 

@@ -9,8 +9,9 @@ from tests.conftest import PASSWORD
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
 
-def test_it_logs_an_sre_in_shows_the_home_page_and_logs_out(page: Page, sre, settings,
-                                                          prometheus_server):
+def test_it_logs_an_sre_in_shows_the_home_page_and_logs_out(
+    page: Page, sre, settings, prometheus_server
+):
     settings.PROMETHEUS_URL = prometheus_server.url
     page.goto("/")
     expect(page).to_have_url("/accounts/login/?next=/")

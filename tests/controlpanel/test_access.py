@@ -41,8 +41,12 @@ EXPECTATIONS: dict[str, Expect] = {
     "logout": Expect(anonymous=302, business=302, sre=302, admin=302, method="post"),
 }
 # The admin site is one family: only staff get in; everyone else is sent to a login page.
-ADMIN_SAMPLES = ("admin:index", "admin:auth_user_changelist", "admin:auth_group_changelist",
-                 "admin:django_celery_beat_periodictask_changelist")
+ADMIN_SAMPLES = (
+    "admin:index",
+    "admin:auth_user_changelist",
+    "admin:auth_group_changelist",
+    "admin:django_celery_beat_periodictask_changelist",
+)
 ADMIN = Expect(anonymous=302, business=302, sre=302, admin=200)
 
 
@@ -59,7 +63,8 @@ def _all_view_names(resolver: URLResolver | None = None, namespace: str = "") ->
 
 def test_it_states_an_expectation_for_every_url():
     missing = [
-        name for name in _all_view_names()
+        name
+        for name in _all_view_names()
         if not name.startswith("admin:") and name not in EXPECTATIONS
     ]
     assert missing == [], f"Add these URL names to EXPECTATIONS in {__file__}: {missing}"
@@ -67,8 +72,12 @@ def test_it_states_an_expectation_for_every_url():
 
 @pytest.fixture
 def clients(client, business_client, sre_client, admin_client):
-    return {"anonymous": client, "business": business_client, "sre": sre_client,
-            "admin": admin_client}
+    return {
+        "anonymous": client,
+        "business": business_client,
+        "sre": sre_client,
+        "admin": admin_client,
+    }
 
 
 @pytest.mark.django_db

@@ -8,8 +8,17 @@ from controlpanel.env import env_bool, env_int, env_list, env_str, env_url
 
 @pytest.mark.parametrize(
     ("raw", "expected"),
-    [("1", True), ("true", True), ("Yes", True), ("on", True), ("0", False), ("False", False),
-     ("no", False), ("off", False), ("", False)],
+    [
+        ("1", True),
+        ("true", True),
+        ("Yes", True),
+        ("on", True),
+        ("0", False),
+        ("False", False),
+        ("no", False),
+        ("off", False),
+        ("", False),
+    ],
 )
 def test_it_reads_booleans(monkeypatch, raw, expected):
     monkeypatch.setenv("FLAG", raw)
@@ -62,7 +71,7 @@ def test_it_prefers_the_variable_over_the_file(monkeypatch, tmp_path):
 def test_it_says_which_file_it_cannot_read(monkeypatch, tmp_path):
     monkeypatch.delenv("TOKEN", raising=False)
     monkeypatch.setenv("TOKEN_FILE", str(tmp_path / "missing"))
-    with pytest.raises(ImproperlyConfigured, match="TOKEN_FILE=.*cannot be read"):
+    with pytest.raises(ImproperlyConfigured, match=r"TOKEN_FILE=.*cannot be read"):
         env_str("TOKEN")
 
 

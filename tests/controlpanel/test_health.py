@@ -120,7 +120,10 @@ def test_it_serves_its_own_metrics_with_request_counts_and_latencies(client, pro
     client.get("/health")
     text = client.get("/metrics").content.decode()
     assert 'controlpanel_http_requests_total{method="GET",status="200",view="health"}' in text
-    assert 'controlpanel_http_request_duration_seconds_bucket{le="0.005",method="GET",view="health"}' in text
+    assert (
+        'controlpanel_http_request_duration_seconds_bucket{le="0.005",method="GET",view="health"}'
+        in text
+    )
     assert "controlpanel_prometheus_reachable 1.0" in text
     assert "controlpanel_beat_heartbeat_age_seconds" in text
 

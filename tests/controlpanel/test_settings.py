@@ -15,7 +15,9 @@ def _production_env(tmp_path) -> dict[str, str]:
 
 
 def test_it_passes_check_deploy_with_the_documented_production_environment(tmp_path):
-    result = run_manage("check", "--deploy", "--fail-level", "WARNING", env=_production_env(tmp_path))
+    result = run_manage(
+        "check", "--deploy", "--fail-level", "WARNING", env=_production_env(tmp_path)
+    )
     assert result.returncode == 0, result.stdout + result.stderr
     assert "System check identified no issues" in result.stdout
 

@@ -40,11 +40,14 @@ def stack_env(tmp_path, monkeypatch):
 def test_it_writes_a_prometheus_config_that_promtool_accepts(stack_env):
     stack.write_configuration(stack_env)
     path = stack.VAR_DIR / "prometheus" / "prometheus.yml"
-    result = subprocess.run(["promtool", "check", "config", str(path)], capture_output=True,
-                            text=True, check=False)
+    result = subprocess.run(
+        ["promtool", "check", "config", str(path)], capture_output=True, text=True, check=False
+    )
     assert result.returncode == 0, result.stdout + result.stderr
     config = yaml.safe_load(path.read_text())
-    jobs = {job["job_name"]: job["static_configs"][0]["targets"] for job in config["scrape_configs"]}
+    jobs = {
+        job["job_name"]: job["static_configs"][0]["targets"] for job in config["scrape_configs"]
+    }
     assert jobs == {
         "prometheus": [f"127.0.0.1:{stack_env['PROMETHEUS_PORT']}"],
         "alertmanager": [f"127.0.0.1:{stack_env['ALERTMANAGER_PORT']}"],
@@ -57,8 +60,9 @@ def test_it_writes_a_prometheus_config_that_promtool_accepts(stack_env):
 def test_it_writes_an_alertmanager_config_that_amtool_accepts(stack_env):
     stack.write_configuration(stack_env)
     path = stack.VAR_DIR / "alertmanager" / "alertmanager.yml"
-    result = subprocess.run(["amtool", "check-config", str(path)], capture_output=True, text=True,
-                            check=False)
+    result = subprocess.run(
+        ["amtool", "check-config", str(path)], capture_output=True, text=True, check=False
+    )
     assert result.returncode == 0, result.stdout + result.stderr
     webhook = yaml.safe_load(path.read_text())["receivers"][0]["webhook_configs"][0]
     assert webhook["url"] == f"http://127.0.0.1:{stack_env['WEB_PORT']}/api/alertmanager/webhook"
@@ -91,7 +95,12 @@ def test_it_names_the_taken_port_and_the_variable_that_moves_it(tmp_path):
         env["PROMETHEUS_PORT"] = str(squatter.getsockname()[1])
         result = subprocess.run(
             [sys.executable, "-m", "controlpanel.stack", "run"],
-            env=env, cwd=REPO, capture_output=True, text=True, timeout=30, check=False,
+            env=env,
+            cwd=REPO,
+            capture_output=True,
+            text=True,
+            timeout=30,
+            check=False,
         )
     assert result.returncode == 2
     port = env["PROMETHEUS_PORT"]
@@ -105,7 +114,9 @@ def test_it_has_prometheus_scrape_the_panels_own_metrics(stack_env, live_server,
     port = urllib.parse.urlsplit(live_server.url).port
     config = stack.prometheus_config({**stack_env, "WEB_PORT": str(port)})
     config["global"]["scrape_interval"] = "1s"
-    config["scrape_configs"] = [j for j in config["scrape_configs"] if j["job_name"] == "controlpanel"]
+    config["scrape_configs"] = [
+        j for j in config["scrape_configs"] if j["job_name"] == "controlpanel"
+    ]
     del config["rule_files"], config["alerting"]
     prometheus = services.prometheus(tmp_path, yaml.safe_dump(config)).start()
     try:
@@ -128,14 +139,26 @@ def _listening(port: int) -> bool:
 @pytest.mark.services
 def test_it_starts_the_whole_stack_and_ctrl_c_stops_every_process(tmp_path):
     env = _env_with_free_ports(tmp_path)
-    setup = subprocess.run([sys.executable, "-m", "controlpanel.stack", "setup"], env=env,
-                           cwd=REPO, capture_output=True, text=True, timeout=120, check=False)
+    setup = subprocess.run(
+        [sys.executable, "-m", "controlpanel.stack", "setup"],
+        env=env,
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
     assert setup.returncode == 0, setup.stderr
     log = (tmp_path / "run.log").open("w")
     # A new session stands in for the terminal: Ctrl-C signals its whole foreground group.
-    runner = subprocess.Popen([sys.executable, "-m", "controlpanel.stack", "run"], env=env,
-                              cwd=REPO, stdout=log, stderr=subprocess.STDOUT,
-                              start_new_session=True)
+    runner = subprocess.Popen(
+        [sys.executable, "-m", "controlpanel.stack", "run"],
+        env=env,
+        cwd=REPO,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
+    )
     ports = [int(env[p.env]) for p in stack.PORTS]
     try:
         deadline = time.monotonic() + 90

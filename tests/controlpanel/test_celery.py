@@ -1,0 +1,36 @@
+from __future__ import annotations
+
+import pytest
+from celery.contrib.testing.worker import start_worker
+from django.conf import settings
+
+from controlpanel.celery import app
+from controlpanel.models import Heartbeat
+from controlpanel.tasks import record_heartbeat
+
+
+def test_it_speaks_json_only_and_bounds_every_task_in_time():
+    assert app.conf.accept_content == ["json"]
+    assert app.conf.task_serializer == "json"
+    assert app.conf.task_soft_time_limit < app.conf.task_time_limit
+    assert app.conf.beat_scheduler == "django_celery_beat.schedulers:DatabaseScheduler"
+
+
+def test_it_schedules_the_heartbeat_with_beat():
+    entry = settings.CELERY_BEAT_SCHEDULE["record-beat-heartbeat"]
+    assert entry["task"] == record_heartbeat.name
+    assert entry["task"] in app.tasks
+
+
+@pytest.mark.services
+@pytest.mark.django_db(transaction=True)
+def test_it_records_a_heartbeat_through_a_real_broker_and_worker(redis_server):
+    app.conf.broker_url = redis_server.url
+    app.conf.result_backend = redis_server.url
+    try:
+        with start_worker(app, pool="solo", perform_ping_check=False, shutdown_timeout=10):
+            record_heartbeat.apply_async().get(timeout=20, disable_sync_subtasks=False)
+    finally:
+        app.conf.broker_url = settings.CELERY_BROKER_URL
+        app.conf.result_backend = settings.CELERY_RESULT_BACKEND
+    assert Heartbeat.objects.filter(name="celery-beat").exists()

@@ -1,0 +1,113 @@
+"""No Docker engine runs here, so the compose file is checked statically: everything it
+builds, runs and mounts must exist in the repository, and its configuration must be what the
+settings read."""
+
+from __future__ import annotations
+
+import re
+import subprocess
+from pathlib import Path
+
+import pytest
+import yaml
+
+REPO = Path(__file__).resolve().parent.parent
+COMPOSE = yaml.safe_load((REPO / "docker-compose.yml").read_text())
+SERVICES = COMPOSE["services"]
+LONG_RUNNING = ("web", "worker", "postgres", "redis", "prometheus", "alertmanager")
+
+
+def test_it_has_every_service_of_a_production_deployment():
+    assert {
+        "web",
+        "worker",
+        "beat",
+        "postgres",
+        "redis",
+        "prometheus",
+        "alertmanager",
+        "migrate",
+    } <= set(SERVICES)
+
+
+@pytest.mark.parametrize("name", LONG_RUNNING)
+def test_it_health_checks_each_long_running_service(name):
+    assert SERVICES[name]["healthcheck"]["test"]
+
+
+def test_it_builds_from_a_dockerfile_whose_copied_paths_exist():
+    build = SERVICES["web"]["build"]
+    dockerfile = REPO / build["context"] / build["dockerfile"]
+    assert dockerfile.is_file()
+    for line in dockerfile.read_text().splitlines():
+        if line.startswith("COPY "):
+            for source in line.split()[1:-1]:
+                assert (REPO / source).exists(), f"Dockerfile copies missing {source}"
+
+
+def test_it_mounts_only_files_that_exist():
+    for name, service in SERVICES.items():
+        for volume in service.get("volumes", []):
+            source = volume.split(":")[0]
+            if source.startswith("."):
+                assert (REPO / source).is_file(), f"{name} mounts missing {source}"
+            else:
+                assert source in COMPOSE["volumes"], f"{name} mounts undeclared volume {source}"
+
+
+@pytest.mark.parametrize("name", ["migrate", "web", "worker", "beat"])
+def test_it_runs_commands_that_exist_in_the_repository(name):
+    command = SERVICES[name]["command"]
+    program = command[0]
+    if program == "python":
+        assert (REPO / command[1]).is_file()
+        assert command[2] in {"migrate"}
+    elif program == "gunicorn":
+        module = command[1].replace(".", "/") + ".py"
+        assert (REPO / module).is_file()
+    elif program == "celery":
+        assert command[1] == "-A"
+        assert (REPO / command[2] / "celery.py").is_file()
+    else:
+        pytest.fail(f"unexpected program {program}")
+
+
+def test_it_configures_the_panel_only_with_variables_the_settings_read():
+    settings_text = (REPO / "controlpanel" / "settings.py").read_text()
+    readme = (REPO / "README.md").read_text()
+    panel_env = COMPOSE["x-panel"]["environment"]
+    for name in panel_env:
+        base = name.removesuffix("_FILE")
+        assert re.search(rf'env_\w+\("{base}"', settings_text), f"settings never read {name}"
+        assert f"`{base}`" in readme, f"README's configuration table lacks {base}"
+
+
+def test_it_ships_prometheus_and_alertmanager_configs_the_tools_accept(tmp_path):
+    prom = subprocess.run(
+        [
+            "promtool",
+            "check",
+            "config",
+            "--syntax-only",
+            str(REPO / "deploy" / "prometheus" / "prometheus.yml"),
+        ],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert prom.returncode == 0, prom.stdout + prom.stderr
+    # The token file lives in a Docker secret; point the check at a stand-in.
+    config = (REPO / "deploy" / "alertmanager" / "alertmanager.yml").read_text()
+    token = tmp_path / "token"
+    token.write_text("t")
+    local = tmp_path / "alertmanager.yml"
+    local.write_text(config.replace("/run/secrets/alertmanager_webhook_token", str(token)))
+    am = subprocess.run(
+        ["amtool", "check-config", str(local)], capture_output=True, text=True, check=False
+    )
+    assert am.returncode == 0, am.stdout + am.stderr
+
+
+def test_it_takes_secrets_from_the_environment_not_from_files_in_git():
+    for secret in COMPOSE["secrets"].values():
+        assert set(secret) == {"environment"}
