@@ -1,0 +1,235 @@
+"""Weeks of history for the simulated metrics, written into Prometheus's data directory with
+``promtool tsdb create-blocks-from openmetrics`` before Prometheus starts.
+
+The history uses the same model as the live workload and ends with the state file the workload
+continues from, so counters stay monotonic and there is no gap before now. A few past incidents
+are in it to be found later. Redis's hit/miss counters and memory are backfilled under the real
+redis_exporter's labels, so the cache has a history too (the live exporter continues it after a
+counter reset, as after any Redis restart).
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import subprocess
+import tempfile
+import time
+from array import array
+from dataclasses import dataclass
+from pathlib import Path
+
+from demo.model import (
+    BASELINE_CLUSTER,
+    DAY,
+    METRIC_TYPES,
+    Counters,
+    Key,
+    Simulation,
+    daily,
+    family_of,
+    noise,
+)
+from demo.scenarios import Scenario
+from demo.workload import format_labels, save_state
+
+# Two minutes, not five: every playbook query takes rate() over 5m, which needs two samples in
+# the window; five-minute history would be invisible to them (and to backtests).
+STEP = 120
+MARKER = ".demo-backfill.json"
+REDIS_MAXMEMORY = 64 * 2**20
+
+
+@dataclass(frozen=True)
+class PastIncident:
+    name: str
+    days_ago: float
+    minutes: float
+    labels: tuple[tuple[str, str], ...] = ()
+
+
+PAST_INCIDENTS = (
+    PastIncident("cache_degraded", 3, 50),
+    PastIncident("memory_leak", 5.3, 40),
+    PastIncident("backup_failed", 6.6, 24 * 60),
+    PastIncident("latency_spike", 9, 45, (("tenant_tier", "enterprise"),)),
+    PastIncident("error_burst", 12.4, 25),
+    PastIncident("neo4j_slow_queries", 16.2, 35),
+    PastIncident("mrr_drop", 20, 24 * 60),
+    PastIncident("tenant_drop", 27, 6 * 60, (("tenant_tier", "developer"),)),
+)
+
+
+def past_scenarios(end: float) -> list[Scenario]:
+    out = []
+    for i, incident in enumerate(PAST_INCIDENTS, start=1):
+        start = end - incident.days_ago * DAY
+        out.append(
+            Scenario(
+                -i,
+                incident.name,
+                dict(incident.labels),
+                start,
+                start + incident.minutes * 60,
+                BASELINE_CLUSTER.backend_pods,
+            )
+        )
+    return out
+
+
+def redis_series(t: float, scenarios: list[Scenario], instance: str) -> tuple[dict, dict]:
+    """Rates and gauges of the real redis_exporter's metrics, for the history only."""
+    labels = (("instance", instance), ("job", "redis"))
+    degraded = any(s.name == "cache_degraded" and s.is_active(t) for s in scenarios)
+    reads = 150 * daily(t)
+    ratio = 0.55 if degraded else 0.96 + 0.01 * noise("redis:ratio", t)
+    rates = {
+        ("redis_keyspace_hits_total", labels): reads * ratio,
+        ("redis_keyspace_misses_total", labels): reads * (1 - ratio),
+    }
+    gauges = {
+        ("redis_memory_used_bytes", labels): 9.5e6 + 1.5e6 * noise("redis:mem", t),
+        ("redis_memory_max_bytes", labels): float(REDIS_MAXMEMORY),
+    }
+    return rates, gauges
+
+
+def write_openmetrics(
+    paths: list[Path],
+    start: float,
+    end: float,
+    redis_instance: str | None,
+    initial: dict[Key, float] | None = None,
+    with_incidents: bool = True,
+) -> tuple[float, dict[Key, float]]:
+    """Write samples every STEP seconds from ``start`` to ``end``, the metric families spread
+    over ``paths`` in about equal parts (so promtool can convert them in parallel); returns the
+    last time and the counters there (for the workload to continue from)."""
+    simulation = Simulation()
+    incidents = past_scenarios(end) if with_incidents else []
+    counters = Counters(initial)
+    redis_counters: dict[Key, float] = {}
+    times = array("d")
+    series: dict[Key, array] = {}
+    steps = int((end - start) // STEP) + 1
+    t = end - (steps - 1) * STEP
+    for index in range(steps):
+        active = [s for s in incidents if s.is_active(t)]
+        sample = simulation.sample(t, active, BASELINE_CLUSTER)
+        counters.advance(sample, STEP if index or initial else 0)
+        values: dict[Key, float] = {**counters.values, **sample.gauges}
+        if redis_instance:
+            rates, gauges = redis_series(t, active, redis_instance)
+            for key, rate in rates.items():
+                redis_counters[key] = redis_counters.get(key, 0.0) + rate * STEP
+            values.update(redis_counters)
+            values.update(gauges)
+        times.append(t)
+        for key, value in values.items():
+            column = series.get(key)
+            if column is None:
+                column = series[key] = array("d", [math.nan] * index)
+            column.append(value)
+        t += STEP
+    stamps = [f" {int(stamp)}\n" for stamp in times]
+    by_family: dict[str, list[Key]] = {}
+    for key in series:
+        by_family.setdefault(family_of(key[0]), []).append(key)
+    shares: list[list[str]] = [[] for _ in paths]
+    sizes = [0] * len(paths)
+    for family in sorted(by_family, key=lambda f: -len(by_family[f])):
+        smallest = sizes.index(min(sizes))
+        shares[smallest].append(family)
+        sizes[smallest] += len(by_family[family])
+    for path, families in zip(paths, shares, strict=True):
+        with path.open("w") as out:
+            for family in sorted(families):
+                out.write(_family_header(family))
+                for key in sorted(by_family[family]):
+                    sample_name, labels = key
+                    prefix = f"{sample_name}{format_labels(labels)} "
+                    out.write(
+                        "".join(
+                            [
+                                prefix + format(value, ".9g") + stamp
+                                for value, stamp in zip(series[key], stamps, strict=False)
+                                if value == value
+                            ]
+                        )
+                    )  # NaN: not yet existing
+            out.write("# EOF\n")
+    return times[-1], counters.values
+
+
+def _family_header(family: str) -> str:
+    kind = METRIC_TYPES.get(family, ("counter" if family.endswith("_total") else "gauge", ""))[0]
+    if kind == "counter":
+        # OpenMetrics names a counter family without its _total suffix.
+        return f"# TYPE {family.removesuffix('_total')} counter\n"
+    return f"# TYPE {family} {kind}\n"
+
+
+def backfill(
+    var_dir: Path,
+    *,
+    days: float = 35,
+    redis_exporter_port: int | None = 9121,
+    now: float | None = None,
+    force: bool = False,
+) -> str:
+    """Make sure the history exists and reaches up to now; returns what it did.
+
+    First run: ``days`` of history with the past incidents. Later runs: only the gap since the
+    workload last saved its state (the stack was stopped), at baseline."""
+    data_dir = var_dir / "prometheus" / "data"
+    state_path = var_dir / "demo" / "state.json"
+    marker = data_dir / MARKER
+    now = now or time.time()
+    end = now - 30  # promtool wants history that ends before now
+    redis_instance = f"127.0.0.1:{redis_exporter_port}" if redis_exporter_port else None
+    started = time.monotonic()
+    if force or not marker.exists():
+        start, initial, with_incidents = end - days * DAY, None, True
+    else:
+        try:
+            state = json.loads(state_path.read_text())
+        except (OSError, ValueError):
+            return "history present; no workload state to continue from"
+        if end - state["time"] < 2 * STEP:
+            return "history is up to date"
+        from demo.workload import load_state
+
+        saved_at, initial = load_state(state_path)
+        assert saved_at is not None
+        start, with_incidents, redis_instance = saved_at + STEP, False, None
+    data_dir.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory(dir=var_dir) as tmp:
+        sources = [Path(tmp) / f"history-{i}.om" for i in range(2)]
+        last, counters = write_openmetrics(
+            sources, start, end, redis_instance, initial, with_incidents
+        )
+        # Two promtools, one per core; their blocks overlap in time, which Prometheus merges.
+        runs = [
+            subprocess.Popen(
+                [
+                    "promtool",
+                    "tsdb",
+                    "create-blocks-from",
+                    "openmetrics",
+                    "--max-block-duration=500h",
+                    str(source),
+                    str(data_dir),
+                ],
+                stdout=subprocess.DEVNULL,
+                stderr=subprocess.PIPE,
+                text=True,
+            )
+            for source in sources
+        ]
+        errors = "".join(run.communicate()[1] for run in runs)
+        if any(run.returncode for run in runs):
+            raise RuntimeError(f"promtool failed: {errors.strip()[-2000:]}")
+    save_state(state_path, last, counters)
+    marker.write_text(json.dumps({"start": start, "end": last, "days": days}))
+    took = time.monotonic() - started
+    return f"backfilled {(last - start) / DAY:.1f} days in {took:.1f}s"
