@@ -51,7 +51,7 @@ lint: venv
 	$(VENV)/bin/ruff format --check .
 
 typecheck: venv
-	$(TEST_ENV) $(VENV)/bin/mypy controlpanel metrics alerts
+	$(TEST_ENV) $(VENV)/bin/mypy controlpanel metrics alerts demo
 
 clean:
 	rm -rf var/test .pytest_cache

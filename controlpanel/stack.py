@@ -372,8 +372,12 @@ def run(env: dict[str, str], names: list[str]) -> int:
     if "demo" in names and "prometheus" in names:
         from demo.backfill import backfill
 
-        print("Preparing the demo history (35 days on the first start)...", flush=True)
-        print(backfill(VAR_DIR, redis_exporter_port=int(env["REDIS_EXPORTER_PORT"])), flush=True)
+        days = float(env.get("DEMO_HISTORY_DAYS") or 35)
+        print(f"Preparing the demo history ({days:g} days on the first start)...", flush=True)
+        print(
+            backfill(VAR_DIR, days=days, redis_exporter_port=int(env["REDIS_EXPORTER_PORT"])),
+            flush=True,
+        )
     env = {**env, "PATH": f"{VENV_BIN}{os.pathsep}{env.get('PATH', '')}"}
     procfile = str(BASE_DIR / "Procfile")
     honcho = subprocess.Popen(

@@ -72,7 +72,7 @@ INCIDENT = {
 
 
 def _pick(seed: str, options: list[str]) -> str:
-    return options[zlib.crc32(seed.encode()) % len(options)]
+    return options[zlib.crc32(f"pick:{seed}".encode()) % len(options)]
 
 
 def render(
@@ -91,7 +91,7 @@ def render(
     first = max(started, now - count * step)
     active = [s for s in scenarios.active(now) if not s.labels.get("pod") or s.labels["pod"] == pod]
     kind = "backend" if container == "backend" else container
-    lines = []
+    lines: list[str] = []
     t = first
     while t <= now and len(lines) < count:
         seed = f"{pod}:{int(t)}"

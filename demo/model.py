@@ -298,7 +298,7 @@ class Simulation:
         def pod_labels(pod: str, container: str) -> Labels:
             return labels(*APP, namespace=NAMESPACE, pod=pod, container=container)
 
-        per_pod = 0.12 + 0.45 * load * 3 / cluster.replicas
+        per_pod = 0.10 + 0.35 * load * 3 / cluster.replicas
         for pod in cluster.backend_pods:
             key = pod_labels(pod, "backend")
             cpu = per_pod * (1 + 0.1 * noise(f"cpu:{pod}", t))

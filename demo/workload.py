@@ -231,6 +231,7 @@ class DemoEnvironment:
                 self.last_saved = now
 
     def metrics_text(self) -> str:
+        self.tick()  # values as of this scrape, like a real exporter's
         with self._lock:
             sample = self.sample
             counters = dict(self.counters.values)
@@ -241,7 +242,7 @@ class DemoEnvironment:
         """kube-state-metrics' view of the demo cluster, for the Kubernetes dashboard."""
         out: dict[Key, float] = {}
         job = (("instance", "demo-cluster"), ("job", "kube-state-metrics"))
-        for pod in self.cluster.list("", "pods", NAMESPACE)["items"]:
+        for pod in self.cluster.list_objects("", "pods", NAMESPACE)["items"]:
             for phase in ("Pending", "Running", "Succeeded", "Failed", "Unknown"):
                 labels = tuple(
                     sorted(
@@ -255,7 +256,7 @@ class DemoEnvironment:
                 )
                 out[("kube_pod_status_phase", labels)] = float(pod["status"]["phase"] == phase)
         for plural, kind in (("deployments", "deployment"), ("statefulsets", "statefulset")):
-            for obj in self.cluster.list("apps", plural, NAMESPACE)["items"]:
+            for obj in self.cluster.list_objects("apps", plural, NAMESPACE)["items"]:
                 labels = tuple(
                     sorted((*job, ("namespace", NAMESPACE), (kind, obj["metadata"]["name"])))
                 )

@@ -243,7 +243,7 @@ def make_handler(cluster: Cluster) -> type[BaseHTTPRequestHandler]:
                 elif method == "GET" and name:
                     result = cluster.get(group, plural, ns, name)
                 elif method == "GET":
-                    result = cluster.list(
+                    result = cluster.list_objects(
                         group,
                         plural,
                         ns,

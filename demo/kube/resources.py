@@ -38,6 +38,11 @@ class ApiError(Exception):
             details["name"] = self.name
         if self.kind:
             details["kind"] = self.kind
+        _, sep, rest = self.message.partition(" is invalid: ")
+        if self.code == 422 and sep:
+            # kubectl builds its one-line message from the causes, as for the real server.
+            field, _, why = rest.partition(": ")
+            details["causes"] = [{"reason": "FieldValueInvalid", "message": why, "field": field}]
         return {
             "kind": "Status",
             "apiVersion": "v1",

@@ -276,7 +276,7 @@ class Cluster:
         labels = {**template["metadata"].get("labels", {}), "pod-template-hash": template_hash}
         if owner["kind"] == "StatefulSet":
             labels["statefulset.kubernetes.io/pod-name"] = pod_name
-        pod = {
+        pod: Obj = {
             "apiVersion": "v1",
             "kind": "Pod",
             "metadata": {
@@ -356,6 +356,7 @@ class Cluster:
                 {
                     "name": container["name"],
                     "image": container["image"],
+                    "imageID": f"{container['image']}@sha256:{'0' * 64}",
                     "ready": running,
                     "restartCount": 0,
                     "started": running,
@@ -399,7 +400,7 @@ class Cluster:
                 )
             return self._render(group, plural, obj)
 
-    def list(
+    def list_objects(
         self,
         group: str,
         plural: str,

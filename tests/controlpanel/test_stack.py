@@ -22,7 +22,7 @@ from tests.helpers import REPO, clean_env
 
 
 def _env_with_free_ports(tmp_path, **extra: str) -> dict[str, str]:
-    env = clean_env(VAR_DIR=str(tmp_path / "var"), **extra)
+    env = clean_env(VAR_DIR=str(tmp_path / "var"), DEMO_HISTORY_DAYS="0.5", **extra)
     for p in stack.PORTS:
         env[p.env] = str(services.free_port())
     return env
@@ -54,6 +54,7 @@ def test_it_writes_a_prometheus_config_that_promtool_accepts(stack_env):
         "controlpanel": [f"127.0.0.1:{stack_env['WEB_PORT']}"],
         "node": [f"127.0.0.1:{stack_env['NODE_EXPORTER_PORT']}"],
         "redis": [f"127.0.0.1:{stack_env['REDIS_EXPORTER_PORT']}"],
+        "demo": [f"127.0.0.1:{stack_env['DEMO_WORKLOAD_PORT']}"],
     }
 
 
@@ -132,6 +133,42 @@ def test_it_has_prometheus_scrape_the_panels_own_metrics(stack_env, live_server,
         prometheus.stop()
 
 
+# Every metric name in the playbook's PromQL.
+PLAYBOOK_METRICS = [
+    "http_request_duration_seconds_bucket",
+    "http_requests_total",
+    "node_cpu_seconds_total",
+    "container_cpu_usage_seconds_total",
+    "node_memory_MemAvailable_bytes",
+    "node_memory_MemTotal_bytes",
+    "container_memory_usage_bytes",
+    "container_spec_memory_limit_bytes",
+    "node_filesystem_avail_bytes",
+    "node_filesystem_size_bytes",
+    "neo4j_bolt_connections_opened_total",
+    "neo4j_bolt_connections_closed_total",
+    "neo4j_cypher_queries_total",
+    "redis_keyspace_hits_total",
+    "redis_keyspace_misses_total",
+    "redis_memory_used_bytes",
+    "redis_memory_max_bytes",
+    "active_tenants_total",
+    "monthly_recurring_revenue_usd",
+    "tenant_cancellations_total",
+    "tenant_signups_total",
+    "feature_usage_total",
+]
+
+
+def _has_data(prometheus: str, name: str) -> bool:
+    url = f"{prometheus}/api/v1/query?{urllib.parse.urlencode({'query': f'count({name})'})}"
+    try:
+        with urllib.request.urlopen(url, timeout=5) as response:
+            return bool(json.load(response)["data"]["result"])
+    except OSError:
+        return False
+
+
 def _listening(port: int) -> bool:
     return services.tcp_open(port)
 
@@ -172,6 +209,15 @@ def test_it_starts_the_whole_stack_and_ctrl_c_stops_every_process(tmp_path):
         with urllib.request.urlopen(f"http://127.0.0.1:{env['WEB_PORT']}/health") as response:
             assert response.status == 200
         assert all(_listening(port) for port in ports), output
+        prometheus = f"http://127.0.0.1:{env['PROMETHEUS_PORT']}"
+        deadline = time.monotonic() + 60
+        missing = PLAYBOOK_METRICS
+        while missing and time.monotonic() < deadline:
+            missing = [name for name in PLAYBOOK_METRICS if not _has_data(prometheus, name)]
+            time.sleep(1)
+        assert missing == [], "no data in the stack's Prometheus for these playbook metrics"
+        kubeconfig = tmp_path / "var" / "kubeconfig"
+        assert f"127.0.0.1:{env['DEMO_K8S_PORT']}" in kubeconfig.read_text()
     finally:
         os.killpg(runner.pid, signal.SIGINT)
         returncode = runner.wait(30)

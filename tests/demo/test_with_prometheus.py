@@ -1,0 +1,141 @@
+"""The demo against a real Prometheus: the backfilled history answers the playbook's
+week-over-week and month-over-month questions and joins the live series without a reset, and
+a latency spike moves the enterprise p95 until the backend is scaled to six."""
+
+from __future__ import annotations
+
+import json
+import time
+import urllib.parse
+import urllib.request
+from pathlib import Path
+
+import pytest
+import yaml
+from kubernetes import client, config
+
+from demo import kube, workload
+from demo.backfill import backfill
+from demo.kube.resources import START_SECONDS
+from tests import services
+
+pytestmark = pytest.mark.services
+
+
+def query(prometheus: services.Service, expr: str) -> list[dict]:
+    url = f"{prometheus.url}/api/v1/query?{urllib.parse.urlencode({'query': expr})}"
+    with urllib.request.urlopen(url, timeout=10) as response:
+        body = json.load(response)
+    assert body["status"] == "success", body
+    return body["data"]["result"]
+
+
+def value(prometheus: services.Service, expr: str) -> float | None:
+    result = query(prometheus, expr)
+    return float(result[0]["value"][1]) if result else None
+
+
+def wait_for(predicate, timeout: float = 30, interval: float = 0.5):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        result = predicate()
+        if result:
+            return result
+        time.sleep(interval)
+    return predicate()
+
+
+def scrape_config(port: int, interval: str = "1s") -> str:
+    return yaml.safe_dump(
+        {
+            "global": {"scrape_interval": interval},
+            "scrape_configs": [
+                {
+                    "job_name": "demo",
+                    "honor_labels": True,
+                    "static_configs": [{"targets": [f"127.0.0.1:{port}"]}],
+                }
+            ],
+        }
+    )
+
+
+@pytest.fixture(scope="module")
+def history(tmp_path_factory) -> Path:
+    """Four days of history (enough for the cache degradation three days ago)."""
+    var_dir = tmp_path_factory.mktemp("var")
+    result = backfill(var_dir, days=4, redis_exporter_port=9121)
+    assert result.startswith("backfilled 4.0 days")
+    return var_dir
+
+
+@pytest.fixture(scope="module")
+def live(history: Path):
+    """The workload continuing from the backfill's state, and Prometheus over that history."""
+    env = workload.DemoEnvironment(history / "demo" / "state.json")
+    port = services.free_port()
+    server = workload.serve(env, "127.0.0.1", port)
+    data_dir = history / "prometheus"
+    # Prometheus keeps its blocks in data_dir/data, where the backfill wrote them.
+    prometheus = services.prometheus(data_dir, scrape_config(port)).start()
+    yield env, prometheus
+    prometheus.stop()
+    server.shutdown()
+    env.stop()
+
+
+def test_it_answers_offsets_and_long_increases_right_after_start(live):
+    _, prometheus = live
+    assert value(prometheus, "sum(active_tenants_total offset 3d)") > 1000
+    assert value(prometheus, "sum(increase(tenant_signups_total[3d]))") > 50
+    assert value(prometheus, "sum(monthly_recurring_revenue_usd offset 2d)") > 250_000
+    assert value(prometheus, "sum(rate(http_requests_total[5m] offset 1d))") > 150
+
+
+def test_it_keeps_the_past_incident_in_the_history(live):
+    _, prometheus = live
+    worst = value(
+        prometheus,
+        "min_over_time((sum(rate(redis_keyspace_hits_total[5m])) / "
+        "(sum(rate(redis_keyspace_hits_total[5m])) + "
+        "sum(rate(redis_keyspace_misses_total[5m]))))[4d:10m])",
+    )
+    assert worst < 0.7
+
+
+def test_it_joins_history_and_live_values_without_a_reset_or_a_gap(live):
+    _, prometheus = live
+    series = 'http_requests_total{tenant_tier="enterprise",endpoint="/api/v1/search",status="200"}'
+    assert wait_for(lambda: value(prometheus, f"count_over_time({series}[30s])"), 20)
+    assert value(prometheus, f"resets({series}[1d])") == 0
+    # The last backfilled sample is at most two steps old when the live ones start.
+    assert value(prometheus, f"count_over_time({series}[5m])") >= 2
+    assert value(prometheus, f"rate({series}[5m])") > 10
+
+
+def test_it_moves_enterprise_latency_until_the_backend_scales_to_six(tmp_path):
+    env = workload.DemoEnvironment(tmp_path / "state.json")
+    port, kube_port = services.free_port(), services.free_port()
+    server = workload.serve(env, "127.0.0.1", port)
+    kube_server = kube.serve(env.cluster, "127.0.0.1", kube_port)
+    prometheus = services.prometheus(tmp_path, scrape_config(port)).start()
+    p95 = (
+        "histogram_quantile(0.95, sum by (le)(rate(http_request_duration_seconds_bucket"
+        '{tenant_tier="enterprise"}[5s])))'
+    )
+    try:
+        assert wait_for(lambda: (value(prometheus, p95) or 1) < 0.2, 20)
+        env.start_scenario("latency_spike", 10, {"tenant_tier": "enterprise"})
+        assert wait_for(lambda: (value(prometheus, p95) or 0) > 0.2, 20)
+        (tmp_path / "kubeconfig").write_text(kube.kubeconfig(f"http://127.0.0.1:{kube_port}"))
+        api = config.new_client_from_config(config_file=str(tmp_path / "kubeconfig"))
+        client.AppsV1Api(api).patch_namespaced_deployment_scale(
+            "leanvibe-backend", "leanvibe-production", {"spec": {"replicas": 6}}
+        )
+        time.sleep(START_SECONDS)
+        assert wait_for(lambda: (value(prometheus, p95) or 1) < 0.2, 30)
+    finally:
+        prometheus.stop()
+        server.shutdown()
+        kube_server.shutdown()
+        env.stop()
