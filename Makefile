@@ -6,13 +6,15 @@ SHELL := /bin/bash
 PYTHON ?= python3
 VENV := .venv
 PY := $(VENV)/bin/python
-# The stack's services and the browser for the tests, all from Debian.
+# The stack's services, from Debian. The browser is only for the tests, so `make run` does not
+# wait for it on a new machine.
 DEBIAN_PACKAGES := prometheus prometheus-alertmanager prometheus-node-exporter \
-	prometheus-redis-exporter redis-server chromium ca-certificates
+	prometheus-redis-exporter redis-server ca-certificates
+TEST_PACKAGES := chromium
 # The test run's environment lives in tests/test.env (so a bare pytest can source it too).
 TEST_ENV := set -a && . tests/test.env && set +a && VAR_DIR=$(CURDIR)/var/test
 
-.PHONY: help setup system-packages venv run test test-postgres lint typecheck clean
+.PHONY: help setup system-packages test-packages venv run test test-postgres lint typecheck clean
 
 help:
 	@echo "make run   — set up what is missing, start the whole local stack, print URL and logins"
@@ -38,11 +40,14 @@ $(VENV)/.installed: pyproject.toml
 run: setup
 	$(PY) -m controlpanel.stack run
 
-test: setup
+test: setup test-packages
 	$(TEST_ENV) $(VENV)/bin/pytest $(PYTEST_ARGS)
 
+test-packages:
+	@scripts/ensure-debian-packages.sh $(TEST_PACKAGES)
+
 # The same suite against the PostgreSQL on 127.0.0.1:5432 (CI runs both).
-test-postgres: setup
+test-postgres: setup test-packages
 	$(TEST_ENV) DATABASE_URL=$${POSTGRES_URL:-postgres://postgres@127.0.0.1:5432/test} \
 		$(VENV)/bin/pytest $(PYTEST_ARGS)
 

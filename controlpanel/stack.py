@@ -20,6 +20,7 @@ import signal
 import socket
 import subprocess
 import sys
+import threading
 import time
 import urllib.error
 import urllib.request
@@ -363,6 +364,45 @@ def banner(env: dict[str, str]) -> str:
     )
 
 
+BACKFILL_PENDING = VAR_DIR / "demo" / "backfill.pending"
+
+
+def start_backfill(env: dict[str, str]) -> threading.Thread:
+    """Write the demo history in the background while the stack starts. The demo workload waits
+    (``after-backfill``) only until the counters it continues from are saved; Prometheus loads
+    the history blocks at its next reload, within a minute of their writing."""
+    from demo.backfill import backfill
+
+    days = float(env.get("DEMO_HISTORY_DAYS") or 35)
+    port = int(env["REDIS_EXPORTER_PORT"])
+    BACKFILL_PENDING.parent.mkdir(parents=True, exist_ok=True)
+    BACKFILL_PENDING.touch()
+
+    def release_demo() -> None:
+        BACKFILL_PENDING.unlink(missing_ok=True)
+
+    def work() -> None:
+        try:
+            print(f"Writing the demo history ({days:g} days on the first start)...", flush=True)
+            print(backfill(VAR_DIR, release_demo, days=days, redis_exporter_port=port), flush=True)
+        except Exception as exc:  # the stack still runs, without history; say so loudly
+            print(f"The demo history could not be written: {exc}", file=sys.stderr, flush=True)
+        finally:
+            release_demo()
+
+    thread = threading.Thread(target=work, name="backfill", daemon=True)
+    thread.start()
+    return thread
+
+
+def exec_after_backfill(command: list[str], timeout: float = 600) -> None:
+    """Wait until the demo history is written, then become ``command``."""
+    deadline = time.monotonic() + timeout
+    while BACKFILL_PENDING.exists() and time.monotonic() < deadline:
+        time.sleep(0.5)
+    os.execvp(command[0], command)  # noqa: S606 - the Procfile's own command line
+
+
 def run(env: dict[str, str], names: list[str]) -> int:
     taken = taken_ports(env, names)
     if taken:
@@ -370,14 +410,7 @@ def run(env: dict[str, str], names: list[str]) -> int:
         return 2
     write_configuration(env)
     if "demo" in names and "prometheus" in names:
-        from demo.backfill import backfill
-
-        days = float(env.get("DEMO_HISTORY_DAYS") or 35)
-        print(f"Preparing the demo history ({days:g} days on the first start)...", flush=True)
-        print(
-            backfill(VAR_DIR, days=days, redis_exporter_port=int(env["REDIS_EXPORTER_PORT"])),
-            flush=True,
-        )
+        start_backfill(env)
     env = {**env, "PATH": f"{VENV_BIN}{os.pathsep}{env.get('PATH', '')}"}
     procfile = str(BASE_DIR / "Procfile")
     honcho = subprocess.Popen(
@@ -430,8 +463,11 @@ def run(env: dict[str, str], names: list[str]) -> int:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m controlpanel.stack", description=__doc__)
-    parser.add_argument("command", choices=["setup", "run", "config", "env"])
+    parser.add_argument("command", choices=["setup", "run", "config", "env", "after-backfill"])
+    parser.add_argument("argv", nargs=argparse.REMAINDER, help="after-backfill: the command")
     args = parser.parse_args(argv)
+    if args.command == "after-backfill":
+        exec_after_backfill(args.argv)
     env = stack_environment()
     if args.command == "setup":
         setup(env)

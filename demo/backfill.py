@@ -16,6 +16,7 @@ import subprocess
 import tempfile
 import time
 from array import array
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -94,17 +95,28 @@ def redis_series(t: float, scenarios: list[Scenario], instance: str) -> tuple[di
     return rates, gauges
 
 
-def write_openmetrics(
-    paths: list[Path],
+@dataclass
+class History:
+    """Simulated samples every STEP seconds, and the counters at the last one."""
+
+    times: array
+    series: dict[Key, array]
+    counters: dict[Key, float]
+
+    @property
+    def last(self) -> float:
+        return self.times[-1]
+
+
+def simulate(
     start: float,
     end: float,
     redis_instance: str | None,
     initial: dict[Key, float] | None = None,
     with_incidents: bool = True,
-) -> tuple[float, dict[Key, float]]:
-    """Write samples every STEP seconds from ``start`` to ``end``, the metric families spread
-    over ``paths`` in about equal parts (so promtool can convert them in parallel); returns the
-    last time and the counters there (for the workload to continue from)."""
+) -> History:
+    """Sample the model every STEP seconds from ``start`` to ``end`` (the last sample at
+    ``end``), integrating the counters from ``initial``."""
     simulation = Simulation()
     incidents = past_scenarios(end) if with_incidents else []
     counters = Counters(initial)
@@ -131,7 +143,14 @@ def write_openmetrics(
                 column = series[key] = array("d", [math.nan] * index)
             column.append(value)
         t += STEP
-    stamps = [f" {int(stamp)}\n" for stamp in times]
+    return History(times, series, counters.values)
+
+
+def write_openmetrics(history: History, paths: list[Path]) -> None:
+    """Write the history as OpenMetrics text, the metric families spread over ``paths`` in
+    about equal parts so that promtool can convert them in parallel."""
+    series = history.series
+    stamps = [f" {int(stamp)}\n" for stamp in history.times]
     by_family: dict[str, list[Key]] = {}
     for key in series:
         by_family.setdefault(family_of(key[0]), []).append(key)
@@ -153,12 +172,11 @@ def write_openmetrics(
                             [
                                 prefix + format(value, ".9g") + stamp
                                 for value, stamp in zip(series[key], stamps, strict=False)
-                                if value == value
+                                if value == value  # NaN: the series did not exist yet
                             ]
                         )
-                    )  # NaN: not yet existing
+                    )
             out.write("# EOF\n")
-    return times[-1], counters.values
 
 
 def _family_header(family: str) -> str:
@@ -171,6 +189,7 @@ def _family_header(family: str) -> str:
 
 def backfill(
     var_dir: Path,
+    on_state_saved: Callable[[], None] | None = None,
     *,
     days: float = 35,
     redis_exporter_port: int | None = 9121,
@@ -203,11 +222,15 @@ def backfill(
         assert saved_at is not None
         start, with_incidents, redis_instance = saved_at + STEP, False, None
     data_dir.mkdir(parents=True, exist_ok=True)
+    history = simulate(start, end, redis_instance, initial, with_incidents)
+    # The workload may start as soon as it has counters to continue from; Prometheus, already
+    # running, loads the blocks written below at its next reload (within a minute).
+    save_state(state_path, history.last, history.counters)
+    if on_state_saved is not None:
+        on_state_saved()
     with tempfile.TemporaryDirectory(dir=var_dir) as tmp:
         sources = [Path(tmp) / f"history-{i}.om" for i in range(2)]
-        last, counters = write_openmetrics(
-            sources, start, end, redis_instance, initial, with_incidents
-        )
+        write_openmetrics(history, sources)
         # Two promtools, one per core; their blocks overlap in time, which Prometheus merges.
         runs = [
             subprocess.Popen(
@@ -229,7 +252,6 @@ def backfill(
         errors = "".join(run.communicate()[1] for run in runs)
         if any(run.returncode for run in runs):
             raise RuntimeError(f"promtool failed: {errors.strip()[-2000:]}")
-    save_state(state_path, last, counters)
-    marker.write_text(json.dumps({"start": start, "end": last, "days": days}))
+    marker.write_text(json.dumps({"start": start, "end": history.last, "days": days}))
     took = time.monotonic() - started
-    return f"backfilled {(last - start) / DAY:.1f} days in {took:.1f}s"
+    return f"backfilled {(history.last - start) / DAY:.1f} days in {took:.1f}s"

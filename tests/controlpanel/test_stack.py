@@ -208,7 +208,6 @@ def test_it_starts_the_whole_stack_and_ctrl_c_stops_every_process(tmp_path):
         assert "sre, sre2" in output and "business" in output and "admin" in output
         with urllib.request.urlopen(f"http://127.0.0.1:{env['WEB_PORT']}/health") as response:
             assert response.status == 200
-        assert all(_listening(port) for port in ports), output
         prometheus = f"http://127.0.0.1:{env['PROMETHEUS_PORT']}"
         deadline = time.monotonic() + 60
         missing = PLAYBOOK_METRICS
@@ -216,6 +215,7 @@ def test_it_starts_the_whole_stack_and_ctrl_c_stops_every_process(tmp_path):
             missing = [name for name in PLAYBOOK_METRICS if not _has_data(prometheus, name)]
             time.sleep(1)
         assert missing == [], "no data in the stack's Prometheus for these playbook metrics"
+        assert all(_listening(port) for port in ports), output
         kubeconfig = tmp_path / "var" / "kubeconfig"
         assert f"127.0.0.1:{env['DEMO_K8S_PORT']}" in kubeconfig.read_text()
     finally:
