@@ -152,3 +152,23 @@ def test_it_answers_errors_like_the_api_server(kubectl):
     invalid = kubectl("scale", "statefulset", "neo4j", "--replicas=99", check=False)
     assert invalid.returncode == 1
     assert "is invalid: spec.replicas" in invalid.stderr
+
+
+@pytest.mark.parametrize(
+    ("scenario_name", "selector", "pattern"),
+    [
+        ("latency_spike", "app.kubernetes.io/name=leanvibe", "slow_request"),
+        ("memory_leak", "app.kubernetes.io/name=leanvibe", "memory"),
+        ("neo4j_connection_surge", "app.kubernetes.io/name=leanvibe", "connection"),
+        ("neo4j_slow_queries", "app.kubernetes.io/name=neo4j", "Query slow"),
+        ("neo4j_connection_surge", "app.kubernetes.io/name=neo4j", "Transaction failed"),
+    ],
+)
+def test_it_logs_each_incident_pattern_only_while_it_runs(
+    kubectl, cluster, clock, scenario_name, selector, pattern
+):
+    quiet = kubectl("logs", "-l", selector, "--tail=200").stdout
+    assert pattern not in quiet
+    now = clock()
+    cluster.scenarios._scenarios[1] = Scenario(1, scenario_name, {}, now - 600, now + 600)
+    assert pattern in kubectl("logs", "-l", selector, "--tail=200").stdout
