@@ -21,7 +21,7 @@ help:
 	@echo "make test  — set up what is missing, run the test suite"
 	@echo "make setup — only the set-up part (Debian packages, .venv, database, demo users)"
 
-setup: system-packages venv
+setup: venv
 	@$(PY) -m controlpanel.stack setup
 
 system-packages:
@@ -29,11 +29,12 @@ system-packages:
 		$$($(PYTHON) -c 'import ensurepip' 2>/dev/null || echo python3-venv) \
 		$$(command -v kubectl >/dev/null || echo kubernetes-client)
 
-venv: $(VENV)/.installed
+venv: system-packages $(VENV)/.installed
 
-# Reinstalled only when the dependency list changes.
+# Reinstalled only when the dependency list changes. A venv without pip (made before
+# python3-venv was installed) is made again.
 $(VENV)/.installed: pyproject.toml
-	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	@test -x $(VENV)/bin/pip || { rm -rf $(VENV) && $(PYTHON) -m venv $(VENV); }
 	$(PY) -m pip install --quiet -e '.[dev]'
 	@touch $@
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import time
 from dataclasses import asdict, dataclass
 
@@ -9,10 +10,13 @@ from django.conf import settings
 from django.core.cache import cache
 from django.db import DatabaseError, connection
 from django.utils import timezone
+from redis.exceptions import RedisError
 
 from controlpanel.models import Heartbeat
 from controlpanel.observability import BEAT_HEARTBEAT_AGE, PROMETHEUS_UP
 from metrics import prometheus
+
+log = logging.getLogger(__name__)
 
 BEAT_HEARTBEAT = "celery-beat"
 _PROMETHEUS_CACHE_KEY = "health:prometheus"
@@ -67,14 +71,22 @@ def check_beat() -> BeatCheck:
 
 
 def check_prometheus() -> prometheus.Reachability:
-    """Cached for a few seconds so that a burst of health probes is one query."""
+    """Cached for a few seconds so that a burst of health probes is one query. A cache that is
+    down only costs the caching: the health answer must not fail with it."""
     key = f"{_PROMETHEUS_CACHE_KEY}:{settings.PROMETHEUS_URL}"
-    cached = cache.get(key)
+    try:
+        cached = cache.get(key)
+    except (RedisError, OSError):
+        log.warning("cache unavailable; probing Prometheus without it", exc_info=True)
+        cached = None
     if cached is not None:
         return prometheus.Reachability(**cached)
     result = prometheus.check_reachable()
     PROMETHEUS_UP.set(1 if result.is_reachable else 0)
-    cache.set(key, asdict(result), _PROMETHEUS_CACHE_SECONDS)
+    try:
+        cache.set(key, asdict(result), _PROMETHEUS_CACHE_SECONDS)
+    except (RedisError, OSError):
+        log.warning("cache unavailable; Prometheus probe not cached", exc_info=True)
     return result
 
 

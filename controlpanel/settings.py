@@ -156,8 +156,9 @@ else:
 # because it serves plain HTTP on 127.0.0.1.
 USE_HTTPS = env_bool("USE_HTTPS", not DEBUG)
 SECURE_SSL_REDIRECT = USE_HTTPS
-# Probes and Prometheus scrape over plain HTTP inside the cluster.
-SECURE_REDIRECT_EXEMPT = [r"^health", r"^metrics$"]
+# Probes, Prometheus's scrape and Alertmanager's webhook come over plain HTTP from inside the
+# cluster; a redirect would break them.
+SECURE_REDIRECT_EXEMPT = [r"^health", r"^metrics$", r"^api/alertmanager/"]
 SESSION_COOKIE_SECURE = USE_HTTPS
 CSRF_COOKIE_SECURE = USE_HTTPS
 SECURE_HSTS_SECONDS = env_int("SECURE_HSTS_SECONDS", 31_536_000 if USE_HTTPS else 0, minimum=0)

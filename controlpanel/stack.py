@@ -13,6 +13,7 @@ lives under ``var/`` so it survives restarts and never enters git.
 from __future__ import annotations
 
 import argparse
+import hashlib
 import json
 import os
 import secrets
@@ -23,6 +24,7 @@ import sys
 import threading
 import time
 import urllib.error
+import urllib.parse
 import urllib.request
 from dataclasses import dataclass
 from pathlib import Path
@@ -113,6 +115,12 @@ def _secret(name: str, nbytes: int = 48) -> Path:
     return path
 
 
+def _with_database(url: str, number: int) -> str:
+    """The same Redis server, another database: redis://host:port/0 -> redis://host:port/N."""
+    parts = urllib.parse.urlsplit(url)
+    return urllib.parse.urlunsplit(parts._replace(path=f"/{number}"))
+
+
 def stack_environment() -> dict[str, str]:
     """The environment every process of the stack runs with. Values the user exported win,
     so `DATABASE_URL=postgres://... make run` works."""
@@ -127,7 +135,8 @@ def stack_environment() -> dict[str, str]:
         "ALERTMANAGER_WEBHOOK_TOKEN_FILE": str(_secret("alertmanager_webhook_token", 32)),
         "ALLOWED_HOSTS": "127.0.0.1,localhost,[::1]",
         "REDIS_URL": f"redis://127.0.0.1:{redis}/0",
-        "CACHE_URL": f"redis://127.0.0.1:{redis}/1",
+        # The cache shares the Redis of REDIS_URL (the user's, when given), in database 1.
+        "CACHE_URL": _with_database(os.environ.get("REDIS_URL") or f"redis://127.0.0.1:{redis}", 1),
         "PROMETHEUS_URL": f"http://127.0.0.1:{port('PROMETHEUS_PORT')}",
         "ALERTMANAGER_URL": f"http://127.0.0.1:{port('ALERTMANAGER_PORT')}",
         "PANEL_URL": f"http://127.0.0.1:{web}",
@@ -275,7 +284,8 @@ def setup(env: dict[str, str]) -> None:
     django.setup()
     call_command("migrate", interactive=False, verbosity=0)
     _collectstatic_if_changed(call_command)
-    call_command("seed_demo")
+    if env.get("DEMO_MODE", "0").lower() in ("1", "true", "yes", "on"):
+        call_command("seed_demo")
 
 
 def _collectstatic_if_changed(call_command: object) -> None:
@@ -288,7 +298,8 @@ def _collectstatic_if_changed(call_command: object) -> None:
         for path, storage in finder.list([]):
             full = Path(storage.path(path))
             sources.append(f"{path}:{full.stat().st_mtime_ns}:{full.stat().st_size}")
-    fingerprint = str(hash("\n".join(sorted(sources))) & 0xFFFFFFFF) + f":{len(sources)}"
+    # hashlib, not hash(): the fingerprint must be the same in the next process.
+    fingerprint = hashlib.sha256("\n".join(sorted(sources)).encode()).hexdigest()
     if stamp.exists() and stamp.read_text() == fingerprint:
         return
     call_command("collectstatic", interactive=False, verbosity=0)  # type: ignore[operator]

@@ -58,11 +58,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
 def cmd_backfill(args: argparse.Namespace) -> int:
     from demo.backfill import backfill
 
-    print(
-        backfill(
-            VAR_DIR, days=args.days, redis_exporter_port=args.redis_exporter_port, force=args.force
-        )
-    )
+    print(backfill(VAR_DIR, days=args.days, redis_exporter_port=args.redis_exporter_port))
     return 0
 
 
@@ -111,9 +107,11 @@ def main(argv: list[str] | None = None) -> int:
     )
     serve.set_defaults(func=cmd_serve)
 
-    fill = sub.add_parser("backfill", help="write history into var/prometheus/data")
+    fill = sub.add_parser(
+        "backfill",
+        help="write history into var/prometheus/data (first run), or the gap since the last",
+    )
     fill.add_argument("--days", type=float, default=35)
-    fill.add_argument("--force", action="store_true", help="even if history exists")
     fill.add_argument(
         "--redis-exporter-port",
         type=int,

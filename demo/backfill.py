@@ -12,8 +12,9 @@ from __future__ import annotations
 
 import json
 import math
+import os
+import shutil
 import subprocess
-import tempfile
 import time
 from array import array
 from collections.abc import Callable
@@ -32,7 +33,7 @@ from demo.model import (
     noise,
 )
 from demo.scenarios import Scenario
-from demo.workload import format_labels, save_state
+from demo.workload import format_labels, load_state, save_state
 
 # Two minutes, not five: every playbook query takes rate() over 5m, which needs two samples in
 # the window; five-minute history would be invisible to them (and to backtests).
@@ -194,12 +195,13 @@ def backfill(
     days: float = 35,
     redis_exporter_port: int | None = 9121,
     now: float | None = None,
-    force: bool = False,
 ) -> str:
     """Make sure the history exists and reaches up to now; returns what it did.
 
     First run: ``days`` of history with the past incidents. Later runs: only the gap since the
-    workload last saved its state (the stack was stopped), at baseline."""
+    workload last saved its state (the stack was stopped), at baseline. Blocks are built in a
+    staging folder and moved into Prometheus's data directory only when every promtool run
+    succeeded, so an interrupted run leaves nothing half-written behind."""
     data_dir = var_dir / "prometheus" / "data"
     state_path = var_dir / "demo" / "state.json"
     marker = data_dir / MARKER
@@ -207,29 +209,27 @@ def backfill(
     end = now - 30  # promtool wants history that ends before now
     redis_instance = f"127.0.0.1:{redis_exporter_port}" if redis_exporter_port else None
     started = time.monotonic()
-    if force or not marker.exists():
+    if not marker.exists():
         start, initial, with_incidents = end - days * DAY, None, True
     else:
-        try:
-            state = json.loads(state_path.read_text())
-        except (OSError, ValueError):
-            return "history present; no workload state to continue from"
-        if end - state["time"] < 2 * STEP:
-            return "history is up to date"
-        from demo.workload import load_state
-
         saved_at, initial = load_state(state_path)
-        assert saved_at is not None
+        if saved_at is None:
+            return "history present; no workload state to continue from"
+        if end - saved_at < 2 * STEP:
+            return "history is up to date"
         start, with_incidents, redis_instance = saved_at + STEP, False, None
-    data_dir.mkdir(parents=True, exist_ok=True)
-    history = simulate(start, end, redis_instance, initial, with_incidents)
+    history = simulate(start, end, redis_instance, initial or None, with_incidents)
     # The workload may start as soon as it has counters to continue from; Prometheus, already
     # running, loads the blocks written below at its next reload (within a minute).
     save_state(state_path, history.last, history.counters)
     if on_state_saved is not None:
         on_state_saved()
-    with tempfile.TemporaryDirectory(dir=var_dir) as tmp:
-        sources = [Path(tmp) / f"history-{i}.om" for i in range(2)]
+    staging = var_dir / "demo" / "backfill-staging"
+    shutil.rmtree(staging, ignore_errors=True)  # left by an interrupted run
+    blocks = staging / "blocks"
+    blocks.mkdir(parents=True)
+    try:
+        sources = [staging / f"history-{i}.om" for i in range(2)]
         write_openmetrics(history, sources)
         # Two promtools, one per core; their blocks overlap in time, which Prometheus merges.
         runs = [
@@ -241,7 +241,7 @@ def backfill(
                     "openmetrics",
                     "--max-block-duration=500h",
                     str(source),
-                    str(data_dir),
+                    str(blocks),
                 ],
                 stdout=subprocess.DEVNULL,
                 stderr=subprocess.PIPE,
@@ -252,6 +252,12 @@ def backfill(
         errors = "".join(run.communicate()[1] for run in runs)
         if any(run.returncode for run in runs):
             raise RuntimeError(f"promtool failed: {errors.strip()[-2000:]}")
+        data_dir.mkdir(parents=True, exist_ok=True)
+        for block in blocks.iterdir():
+            if block.is_dir():
+                os.replace(block, data_dir / block.name)
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
     marker.write_text(json.dumps({"start": start, "end": history.last, "days": days}))
     took = time.monotonic() - started
     return f"backfilled {(history.last - start) / DAY:.1f} days in {took:.1f}s"

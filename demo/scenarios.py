@@ -75,12 +75,9 @@ class Scenario:
         return self.started_at <= t < self.ends_at
 
     def applies_to(self, series_labels: dict[str, str]) -> bool:
-        """True when every scoping label the series carries matches."""
-        return all(
-            series_labels.get(key) == value
-            for key, value in self.labels.items()
-            if key in series_labels
-        )
+        """True when the series carries every scoping label with its value: a scenario scoped
+        to a pod does not touch the nodes, one scoped to a node does not touch the pods."""
+        return all(series_labels.get(key) == value for key, value in self.labels.items())
 
     def progress(self, t: float) -> float:
         span = max(self.ends_at - self.started_at, 1.0)
@@ -152,8 +149,3 @@ class ScenarioBook:
                 if scenario is not None and scenario.ends_at > now:
                     ended += 1
             return ended
-
-    def end_where(self, name: str, *, now: float) -> None:
-        with self._lock:
-            for key in [k for k, s in self._scenarios.items() if s.name == name]:
-                del self._scenarios[key]

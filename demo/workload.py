@@ -15,6 +15,7 @@ import os
 import random
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -23,6 +24,7 @@ from urllib.parse import urlsplit
 
 import redis
 
+from demo.httpbody import BodyError, read_body
 from demo.kube import Cluster
 from demo.model import (
     METRIC_TYPES,
@@ -148,8 +150,7 @@ class CacheTraffic:
         pipe.execute()
 
     def _tick(self) -> None:
-        now = time.time()
-        active = {s.name for s in self.env.scenarios.active(now)}
+        active = {s.name for s in self.env.scenarios.active(self.env.clock())}
         ratio = 0.55 if "cache_degraded" in active else 0.96
         reads = max(int(15 * self.env.load), 1)
         keys = [
@@ -194,15 +195,17 @@ class CacheTraffic:
 class DemoEnvironment:
     state_path: Path
     redis_url: str | None = None
+    # Injectable so that tests can move time (pods start a few seconds after they are created).
+    clock: Callable[[], float] = time.time
     scenarios: ScenarioBook = field(default_factory=ScenarioBook)
     simulation: Simulation = field(default_factory=Simulation)
 
     def __post_init__(self) -> None:
-        self.cluster = Cluster(self.scenarios)
+        self.cluster = Cluster(self.scenarios, clock=self.clock)
         self.cluster.usage = self._pod_usage
         saved_at, values = load_state(self.state_path)
         self.counters = Counters(values)
-        self.last_time = saved_at or time.time()
+        self.last_time = saved_at or self.clock()
         self.last_saved = 0.0
         self.sample: Sample | None = None
         self.load = 1.0
@@ -214,8 +217,10 @@ class DemoEnvironment:
     def tick(self, now: float | None = None) -> None:
         """Advance every counter to ``now``; a long gap (the process was down) is integrated in
         one-minute steps at baseline, so the counters stay monotonic and plausible."""
-        now = now or time.time()
         with self._lock:
+            # Read under the lock: a scrape and the ticker may race, and time must not run
+            # backwards (it would count an interval twice).
+            now = max(now or self.clock(), self.last_time)
             view = self.cluster.view()
             while now - self.last_time > 60:
                 step = self.last_time + 60
@@ -290,7 +295,7 @@ class DemoEnvironment:
 
     def start_scenario(self, name: Any, minutes: Any, labels: Any) -> dict[str, Any]:
         pods = self.cluster.view().backend_pods
-        scenario = self.scenarios.start(name, minutes, labels, now=time.time(), pods=pods)
+        scenario = self.scenarios.start(name, minutes, labels, now=self.clock(), pods=pods)
         log.info("scenario %s started: %s for %s min", scenario.id, scenario.name, minutes)
         self.tick()  # visible at the very next scrape
         return scenario.as_json()
@@ -344,7 +349,7 @@ def make_handler(env: DemoEnvironment) -> type[BaseHTTPRequestHandler]:
                 self._send(
                     200,
                     {
-                        "active": [s.as_json() for s in env.scenarios.active(time.time())],
+                        "active": [s.as_json() for s in env.scenarios.active(env.clock())],
                         "available": {
                             name: {
                                 "description": kind.description,
@@ -365,9 +370,10 @@ def make_handler(env: DemoEnvironment) -> type[BaseHTTPRequestHandler]:
         def do_POST(self) -> None:
             if urlsplit(self.path).path.rstrip("/") != "/scenarios":
                 return self._send(404, {"error": "POST /scenarios starts a scenario"})
-            length = int(self.headers.get("Content-Length") or 0)
             try:
-                body = json.loads(self.rfile.read(length) or b"null")
+                body = json.loads(read_body(self.headers, self.rfile) or b"null")
+            except BodyError as exc:
+                return self._send(exc.code, {"error": str(exc)})
             except ValueError as exc:
                 return self._send(400, {"error": f"the body is not JSON: {exc}"})
             if not isinstance(body, dict):
@@ -385,9 +391,9 @@ def make_handler(env: DemoEnvironment) -> type[BaseHTTPRequestHandler]:
         def do_DELETE(self) -> None:
             path = urlsplit(self.path).path.rstrip("/")
             if path == "/scenarios":
-                ended = env.scenarios.end(now=time.time())
+                ended = env.scenarios.end(now=env.clock())
             elif path.startswith("/scenarios/") and path.rsplit("/", 1)[1].isdigit():
-                ended = env.scenarios.end(int(path.rsplit("/", 1)[1]), now=time.time())
+                ended = env.scenarios.end(int(path.rsplit("/", 1)[1]), now=env.clock())
                 if not ended:
                     return self._send(404, {"error": "no active scenario with that id"})
             else:

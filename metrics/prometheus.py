@@ -38,13 +38,16 @@ def check_reachable(url: str | None = None, timeout: float | None = None) -> Rea
         return Reachability(False, None, "timed out", base)
     except requests.ConnectionError as exc:
         return Reachability(False, None, f"unreachable: {_short(exc)}", base)
+    except requests.RequestException as exc:  # invalid URL, too many redirects, ...
+        return Reachability(False, None, f"request failed: {_short(exc)}", base)
     latency = (time.perf_counter() - started) * 1000
     if response.status_code != 200:
         return Reachability(False, latency, f"HTTP {response.status_code}", base)
     try:
-        status = response.json().get("status")
+        body = response.json()
     except ValueError:
         return Reachability(False, latency, "answer is not JSON", base)
+    status = body.get("status") if isinstance(body, dict) else None
     if status != "success":
         return Reachability(False, latency, f"query status {status!r}", base)
     return Reachability(True, latency, None, base)

@@ -40,3 +40,17 @@ if ! $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}"; then
   $SUDO apt-get update -qq
   $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}"
 fi
+
+# The packaged Prometheus services would start at the next boot on the very ports the local
+# stack uses (and on every interface): the stack runs its own, so keep them off.
+for pkg in "${missing[@]}"; do
+  case $pkg in
+    prometheus|prometheus-alertmanager|prometheus-node-exporter|prometheus-redis-exporter)
+      if [[ -d /run/systemd/system ]] && command -v systemctl >/dev/null; then
+        $SUDO systemctl disable --now "$pkg" >/dev/null 2>&1 || true
+      elif command -v update-rc.d >/dev/null && [[ -e /etc/init.d/$pkg ]]; then
+        $SUDO update-rc.d "$pkg" disable >/dev/null 2>&1 || true
+      fi
+      ;;
+  esac
+done

@@ -111,3 +111,35 @@ def test_it_ships_prometheus_and_alertmanager_configs_the_tools_accept(tmp_path)
 def test_it_takes_secrets_from_the_environment_not_from_files_in_git():
     for secret in COMPOSE["secrets"].values():
         assert set(secret) == {"environment"}
+
+
+def test_it_allows_the_host_names_used_inside_the_compose_network(tmp_path):
+    from tests.helpers import clean_env, run_python
+
+    hosts = SERVICES["web"]["environment"]["ALLOWED_HOSTS"].replace(
+        "${ALLOWED_HOSTS:-panel.leanvibe.ai}", "panel.leanvibe.ai"
+    )
+    secret = tmp_path / "key"
+    secret.write_text("k" * 60)
+    code = (
+        "import django; django.setup()\n"
+        "from django.test import Client\n"
+        "c = Client()\n"
+        "print(c.get('/health/db', HTTP_HOST='127.0.0.1:8000').status_code,"
+        " c.get('/metrics', HTTP_HOST='web:8000').status_code)\n"
+    )
+    env = clean_env(
+        DJANGO_SETTINGS_MODULE="controlpanel.settings",
+        ALLOWED_HOSTS=hosts,
+        SECRET_KEY_FILE=str(secret),
+        TRUST_X_FORWARDED_PROTO="1",
+        DATABASE_URL=f"sqlite:///{tmp_path / 'db.sqlite3'}",
+    )
+    result = run_python(code, env)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.split() == ["200", "200"]
+
+
+@pytest.mark.parametrize("name", ["prometheus", "alertmanager", "web"])
+def test_it_publishes_ports_on_loopback_only(name):
+    assert all(port.startswith("127.0.0.1:") for port in SERVICES[name]["ports"])

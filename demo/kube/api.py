@@ -4,6 +4,7 @@ errors as ``Status`` objects, and a kubeconfig pointing at it."""
 from __future__ import annotations
 
 import json
+import logging
 import re
 import threading
 import time
@@ -13,9 +14,12 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
+from demo.httpbody import BodyError, read_body
 from demo.kube.resources import RESOURCES, ApiError, Obj, resource
 from demo.kube.state import Cluster
 from demo.model import NAMESPACE
+
+log = logging.getLogger(__name__)
 
 # --- HTTP ------------------------------------------------------------------------------------
 
@@ -192,8 +196,10 @@ def make_handler(cluster: Cluster) -> type[BaseHTTPRequestHandler]:
             self.wfile.write(data)
 
         def _body(self) -> Any:
-            length = int(self.headers.get("Content-Length") or 0)
-            raw = self.rfile.read(length) if length else b""
+            try:
+                raw = read_body(self.headers, self.rfile)
+            except BodyError as exc:
+                raise ApiError(exc.code, str(exc)) from exc
             try:
                 return json.loads(raw or b"null")
             except ValueError as exc:
@@ -292,6 +298,12 @@ def make_handler(cluster: Cluster) -> type[BaseHTTPRequestHandler]:
                 self._send(200, result)
             except ApiError as error:
                 self._send(error.code, error.status())
+            except Exception:  # a bug here must answer 500, not drop the connection
+                log.exception("demo cluster failed on %s %s", method, self.path)
+                self.close_connection = True
+                self._send(
+                    500, ApiError(500, "internal error in the demo cluster; see its log").status()
+                )
 
         def do_GET(self) -> None:
             self._handle("GET")

@@ -118,7 +118,7 @@ def json_patch(target: Any, operations: Any) -> Any:
         raise ApiError(400, "a JSON patch must be a list of operations")
     doc = copy.deepcopy(target)
     for op in operations:
-        if not isinstance(op, dict) or "op" not in op or "path" not in op:
+        if not isinstance(op, dict) or "op" not in op or not isinstance(op.get("path"), str):
             raise ApiError(400, f"invalid JSON patch operation: {op!r}")
         parts = [p.replace("~1", "/").replace("~0", "~") for p in op["path"].split("/")[1:]]
         parent = doc

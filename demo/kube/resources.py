@@ -21,6 +21,7 @@ class ApiError(Exception):
         404: "NotFound",
         405: "MethodNotAllowed",
         409: "Conflict",
+        413: "RequestEntityTooLarge",
         415: "UnsupportedMediaType",
         422: "Invalid",
     }

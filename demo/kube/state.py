@@ -605,18 +605,12 @@ class Cluster:
             return self._render_pod(stored)
         if merged == current:
             return self._render(group, plural, stored)
-        template_changed = (
-            group == "apps" and merged["spec"]["template"] != stored["spec"]["template"]
-        )
         merged["metadata"]["resourceVersion"] = self._next_version()
         if group == "apps" and merged["spec"] != current["spec"]:
             merged["metadata"]["generation"] = current["metadata"].get("generation", 1) + 1
         self._objects[(group, plural, namespace, name)] = merged
         if group == "apps":
             self._reconcile(plural, name)
-            if template_changed:
-                # New pods are new processes: a leak in the old ones is gone.
-                self.scenarios.end_where("memory_leak", now=self.clock())
         return self._render(group, plural, merged)
 
     @staticmethod
@@ -652,8 +646,17 @@ class Cluster:
                     "spec.replicas",
                     f"Invalid value: {replicas!r}: must be an integer between 0 and {MAX_REPLICAS}",
                 )
-            if not obj.get("spec", {}).get("template", {}).get("spec", {}).get("containers"):
+            containers = obj.get("spec", {}).get("template", {}).get("spec", {}).get("containers")
+            if not containers:
                 raise invalid("spec.template.spec.containers", "Required value")
+            if not isinstance(containers, list) or not all(
+                isinstance(c, dict) and isinstance(c.get("name"), str) and c.get("image")
+                for c in containers
+            ):
+                raise invalid(
+                    "spec.template.spec.containers",
+                    "Invalid value: a list of containers, each with a name and image",
+                )
 
     # ---- metrics.k8s.io
     def _metrics(self, plural: str, namespace: str | None) -> list[Obj]:

@@ -228,3 +228,42 @@ def test_it_starts_the_whole_stack_and_ctrl_c_stops_every_process(tmp_path):
 
 def _read(tmp_path) -> str:
     return (tmp_path / "run.log").read_text(errors="replace")
+
+
+def test_it_puts_the_cache_on_the_users_redis_when_one_is_given(stack_env, monkeypatch):
+    monkeypatch.delenv("CACHE_URL", raising=False)
+    monkeypatch.setenv("REDIS_URL", "redis://cache.internal:6379/0")
+    assert stack.stack_environment()["CACHE_URL"] == "redis://cache.internal:6379/1"
+
+
+@pytest.mark.parametrize(
+    ("user_env", "left_out"),
+    [
+        ({}, set()),
+        (
+            {"PROMETHEUS_URL": "http://prom:9090"},
+            {"prometheus", "node_exporter", "redis_exporter", "demo"},
+        ),
+        ({"ALERTMANAGER_URL": "http://am:9093"}, {"alertmanager"}),
+        ({"REDIS_URL": "redis://r:6379/0"}, {"redis", "redis_exporter", "demo"}),
+        ({"KUBECONFIG": "/etc/kube/config"}, {"demo"}),
+        ({"DEMO_MODE": "0"}, {"demo"}),
+    ],
+)
+def test_it_leaves_local_services_out_for_a_real_environment(user_env, left_out):
+    assert set(stack.PROCESSES) - set(stack.processes(user_env)) == left_out
+
+
+def test_it_sets_up_without_demo_users_outside_demo_mode(tmp_path):
+    env = _env_with_free_ports(tmp_path, DEMO_MODE="0")
+    setup = subprocess.run(
+        [sys.executable, "-m", "controlpanel.stack", "setup"],
+        env=env,
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert setup.returncode == 0, setup.stderr
+    assert "Demo users ready" not in setup.stdout

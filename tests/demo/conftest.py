@@ -27,8 +27,8 @@ class Clock:
 
 
 @pytest.fixture
-def demo_env(tmp_path: Path) -> Iterator[workload.DemoEnvironment]:
-    env = workload.DemoEnvironment(tmp_path / "state.json")
+def demo_env(tmp_path: Path, clock: Clock) -> Iterator[workload.DemoEnvironment]:
+    env = workload.DemoEnvironment(tmp_path / "state.json", clock=clock)
     yield env
     env.stop()
 

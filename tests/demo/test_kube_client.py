@@ -178,3 +178,39 @@ def test_it_answers_404_for_an_unknown_namespace(api):
     with pytest.raises(ApiException) as caught:
         client.CoreV1Api(api).list_namespaced_pod("elsewhere")
     assert caught.value.status == 404
+
+
+def test_it_refuses_a_patch_that_would_break_the_pod_template(api, cluster):
+    with pytest.raises(ApiException) as caught:
+        client.AppsV1Api(api).patch_namespaced_deployment(
+            "leanvibe-backend", NS, {"spec": {"template": {"spec": {"containers": "oops"}}}}
+        )
+    assert caught.value.status == 422
+    assert "spec.template.spec.containers" in _status(caught.value)["message"]
+    assert len(client.CoreV1Api(api).list_namespaced_pod(NS).items) == 5
+
+
+def test_it_answers_bad_bodies_with_status_objects(cluster_url):
+    import urllib.error
+    import urllib.request
+
+    def send(body: bytes, content_type: str, length: str | None = None) -> tuple[int, dict]:
+        request = urllib.request.Request(
+            f"{cluster_url}/api/v1/namespaces/{NS}/configmaps/leanvibe-config",
+            data=body,
+            method="PATCH",
+            headers={"Content-Type": content_type},
+        )
+        if length is not None:
+            request.add_unredirected_header("Content-Length", length)
+        try:
+            with urllib.request.urlopen(request, timeout=10) as response:
+                return response.status, json.load(response)
+        except urllib.error.HTTPError as error:
+            return error.code, json.load(error)
+
+    assert send(b"{not json", "application/merge-patch+json")[0] == 400
+    assert send(b'[{"op": "add", "path": 7}]', "application/json-patch+json")[0] == 400
+    assert send(b"{}", "text/plain")[0] == 415
+    code, status = send(b"x" * (2 << 20), "application/merge-patch+json")
+    assert (code, status["kind"]) == (413, "Status")

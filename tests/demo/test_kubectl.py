@@ -108,9 +108,9 @@ def test_it_serves_pod_metrics_for_top(kubectl):
         "redis",
         "neo4j",
     }
-    top = kubectl("top", "pods", "--sort-by=cpu", check=False)
-    if top.returncode == 0:  # older kubectl versions probe heapster first
-        assert "leanvibe-backend" in top.stdout
+    top = kubectl("top", "pods", "--sort-by=cpu").stdout
+    assert top.splitlines()[0].split() == ["NAME", "CPU(cores)", "MEMORY(bytes)"]
+    assert "leanvibe-backend" in top
 
 
 def test_it_patches_a_configmap(kubectl, cluster):

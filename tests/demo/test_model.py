@@ -158,6 +158,22 @@ def test_it_saturates_one_pod_and_one_node_when_scoped():
     cpu = by_pod(sample, "container_cpu_usage_seconds_total")
     assert cpu[pod] > 0.95
     assert all(v < 0.8 for p, v in cpu.items() if p != pod)
+    assert max(node_busy(sample).values()) < 0.8
+    node = SIM.sample(
+        NOW, [scenario("cpu_saturation", instance="leanvibe-node-2")], BASELINE_CLUSTER
+    )
+    assert node_busy(node)["leanvibe-node-2"] > 0.95
+    assert node_busy(node)["leanvibe-node-1"] < 0.8
+    assert max(by_pod(node, "container_cpu_usage_seconds_total").values()) < 0.8
+
+
+def node_busy(sample: Sample) -> dict[str, float]:
+    idle: dict[str, list[float]] = {}
+    for (name, labels), rate in sample.rates.items():
+        values = dict(labels)
+        if name == "node_cpu_seconds_total" and values["mode"] == "idle":
+            idle.setdefault(values["instance"], []).append(rate)
+    return {node: 1 - sum(rates) / len(rates) for node, rates in idle.items()}
 
 
 def test_it_leaks_memory_only_in_the_pods_that_existed_when_it_started():

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import time
-
 from demo import workload
 from demo.kube.resources import START_SECONDS
 
@@ -27,7 +25,7 @@ def memory_percent(env: workload.DemoEnvironment) -> dict[str, float]:
     return {pod: 100 * used[pod] / limit[pod] for pod in env.cluster.view().backend_pods}
 
 
-def test_it_clears_a_memory_leak_with_a_rollout_restart(demo_env):
+def test_it_clears_a_memory_leak_with_a_rollout_restart(demo_env, clock):
     demo_env.start_scenario("memory_leak", 30, {})
     assert min(memory_percent(demo_env).values()) > 80
     demo_env.cluster.patch(
@@ -44,15 +42,15 @@ def test_it_clears_a_memory_leak_with_a_rollout_restart(demo_env):
         },
         "application/strategic-merge-patch+json",
     )
-    time.sleep(START_SECONDS)
+    clock.advance(START_SECONDS)
     assert max(memory_percent(demo_env).values()) < 80
 
 
-def test_it_clears_the_leak_of_a_deleted_pod_only(demo_env):
+def test_it_clears_the_leak_of_a_deleted_pod_only(demo_env, clock):
     demo_env.start_scenario("memory_leak", 30, {})
     victim = demo_env.cluster.view().backend_pods[0]
     demo_env.cluster.delete("", "pods", NS, victim)
-    time.sleep(START_SECONDS)
+    clock.advance(START_SECONDS)
     memory = memory_percent(demo_env)
     assert victim not in memory
     assert sorted(v > 80 for v in memory.values()) == [False, True, True]
