@@ -24,7 +24,6 @@ from urllib.parse import urlsplit
 
 import redis
 
-from demo.httpbody import BodyError, read_body
 from demo.kube import Cluster
 from demo.model import (
     METRIC_TYPES,
@@ -36,6 +35,7 @@ from demo.model import (
     family_of,
 )
 from demo.scenarios import KINDS, ScenarioBook, ScenarioError
+from demo.web import BodyError, QuietJsonHandler, read_body
 
 log = logging.getLogger("demo.workload")
 
@@ -326,27 +326,17 @@ class DemoEnvironment:
 
 
 def make_handler(env: DemoEnvironment) -> type[BaseHTTPRequestHandler]:
-    class WorkloadHandler(BaseHTTPRequestHandler):
-        protocol_version = "HTTP/1.1"
+    class WorkloadHandler(QuietJsonHandler):
         server_version = "leanvibe-demo-workload/1.0"
-
-        def log_message(self, format: str, *args: Any) -> None:
-            return
-
-        def _send(self, code: int, body: Any, content_type: str = "application/json") -> None:
-            data = body.encode() if isinstance(body, str) else json.dumps(body).encode()
-            self.send_response(code)
-            self.send_header("Content-Type", content_type)
-            self.send_header("Content-Length", str(len(data)))
-            self.end_headers()
-            self.wfile.write(data)
 
         def do_GET(self) -> None:
             path = urlsplit(self.path).path.rstrip("/")
             if path == "/metrics":
-                self._send(200, env.metrics_text(), "text/plain; version=0.0.4; charset=utf-8")
+                self.send_answer(
+                    200, env.metrics_text(), "text/plain; version=0.0.4; charset=utf-8"
+                )
             elif path == "/scenarios":
-                self._send(
+                self.send_answer(
                     200,
                     {
                         "active": [s.as_json() for s in env.scenarios.active(env.clock())],
@@ -360,24 +350,26 @@ def make_handler(env: DemoEnvironment) -> type[BaseHTTPRequestHandler]:
                     },
                 )
             elif path in ("", "/health"):
-                self._send(
+                self.send_answer(
                     200,
                     {"status": "ok", "cache_traffic_error": env.cache.error if env.cache else None},
                 )
             else:
-                self._send(404, {"error": f"no such path {path!r}; try /metrics or /scenarios"})
+                self.send_answer(
+                    404, {"error": f"no such path {path!r}; try /metrics or /scenarios"}
+                )
 
         def do_POST(self) -> None:
             if urlsplit(self.path).path.rstrip("/") != "/scenarios":
-                return self._send(404, {"error": "POST /scenarios starts a scenario"})
+                return self.send_answer(404, {"error": "POST /scenarios starts a scenario"})
             try:
                 body = json.loads(read_body(self.headers, self.rfile) or b"null")
             except BodyError as exc:
-                return self._send(exc.code, {"error": str(exc)})
+                return self.send_answer(exc.code, {"error": str(exc)})
             except ValueError as exc:
-                return self._send(400, {"error": f"the body is not JSON: {exc}"})
+                return self.send_answer(400, {"error": f"the body is not JSON: {exc}"})
             if not isinstance(body, dict):
-                return self._send(
+                return self.send_answer(
                     400, {"error": 'send {"name": ..., "minutes": ..., "labels": {...}}'}
                 )
             try:
@@ -385,8 +377,8 @@ def make_handler(env: DemoEnvironment) -> type[BaseHTTPRequestHandler]:
                     body.get("name"), body.get("minutes", 10), body.get("labels")
                 )
             except ScenarioError as exc:
-                return self._send(400, {"error": str(exc)})
-            self._send(201, started)
+                return self.send_answer(400, {"error": str(exc)})
+            self.send_answer(201, started)
 
         def do_DELETE(self) -> None:
             path = urlsplit(self.path).path.rstrip("/")
@@ -395,11 +387,11 @@ def make_handler(env: DemoEnvironment) -> type[BaseHTTPRequestHandler]:
             elif path.startswith("/scenarios/") and path.rsplit("/", 1)[1].isdigit():
                 ended = env.scenarios.end(int(path.rsplit("/", 1)[1]), now=env.clock())
                 if not ended:
-                    return self._send(404, {"error": "no active scenario with that id"})
+                    return self.send_answer(404, {"error": "no active scenario with that id"})
             else:
-                return self._send(404, {"error": "DELETE /scenarios or /scenarios/<id>"})
+                return self.send_answer(404, {"error": "DELETE /scenarios or /scenarios/<id>"})
             env.tick()
-            self._send(200, {"ended": ended})
+            self.send_answer(200, {"ended": ended})
 
     return WorkloadHandler
 

@@ -14,10 +14,10 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
-from demo.httpbody import BodyError, read_body
 from demo.kube.resources import RESOURCES, ApiError, Obj, resource
 from demo.kube.state import Cluster
 from demo.model import NAMESPACE
+from demo.web import BodyError, QuietJsonHandler, read_body
 
 log = logging.getLogger(__name__)
 
@@ -180,20 +180,8 @@ def as_table(plural: str, objects: list[Obj], resource_version: str) -> Obj:
 
 
 def make_handler(cluster: Cluster) -> type[BaseHTTPRequestHandler]:
-    class KubeHandler(BaseHTTPRequestHandler):
-        protocol_version = "HTTP/1.1"
+    class KubeHandler(QuietJsonHandler):
         server_version = "leanvibe-demo-kube/1.0"
-
-        def log_message(self, format: str, *args: Any) -> None:
-            return  # quiet: the workload's log shows what matters
-
-        def _send(self, code: int, body: Obj | str, content_type: str = "application/json") -> None:
-            data = body.encode() if isinstance(body, str) else json.dumps(body).encode()
-            self.send_response(code)
-            self.send_header("Content-Type", content_type)
-            self.send_header("Content-Length", str(len(data)))
-            self.end_headers()
-            self.wfile.write(data)
 
         def _body(self) -> Any:
             try:
@@ -212,9 +200,9 @@ def make_handler(cluster: Cluster) -> type[BaseHTTPRequestHandler]:
                 if method == "GET":
                     found = discovery(url.path.rstrip("/") or "/")
                     if found is not None:
-                        return self._send(200, found)
+                        return self.send_answer(200, found)
                     if url.path in ("/healthz", "/livez", "/readyz"):
-                        return self._send(200, "ok", "text/plain")
+                        return self.send_answer(200, "ok", "text/plain")
                 m = PATH.match(url.path)
                 if not m:
                     raise ApiError(404, "the server could not find the requested resource")
@@ -243,7 +231,7 @@ def make_handler(cluster: Cluster) -> type[BaseHTTPRequestHandler]:
                     text = cluster.pod_logs(
                         ns, name, query.get("container"), int(tail) if tail is not None else None
                     )
-                    return self._send(200, text, "text/plain")
+                    return self.send_answer(200, text, "text/plain")
                 if method == "GET" and sub == "scale":
                     result = cluster.scale(group, plural, ns, name)
                 elif method == "GET" and name:
@@ -295,13 +283,13 @@ def make_handler(cluster: Cluster) -> type[BaseHTTPRequestHandler]:
                     and result.get("kind") != "Scale"
                 ):
                     result = as_table(plural, [result], result["metadata"]["resourceVersion"])
-                self._send(200, result)
+                self.send_answer(200, result)
             except ApiError as error:
-                self._send(error.code, error.status())
+                self.send_answer(error.code, error.status())
             except Exception:  # a bug here must answer 500, not drop the connection
                 log.exception("demo cluster failed on %s %s", method, self.path)
                 self.close_connection = True
-                self._send(
+                self.send_answer(
                     500, ApiError(500, "internal error in the demo cluster; see its log").status()
                 )
 
@@ -318,7 +306,9 @@ def make_handler(cluster: Cluster) -> type[BaseHTTPRequestHandler]:
             self._handle("DELETE")
 
         def do_POST(self) -> None:
-            self._send(405, ApiError(405, "the demo cluster does not create objects").status())
+            self.send_answer(
+                405, ApiError(405, "the demo cluster does not create objects").status()
+            )
 
     return KubeHandler
 
