@@ -365,6 +365,7 @@ def make_handler(env: DemoEnvironment) -> type[BaseHTTPRequestHandler]:
             try:
                 body = json.loads(read_body(self.headers, self.rfile) or b"null")
             except BodyError as exc:
+                self.close_connection = True  # the unread body would poison the connection
                 return self.send_answer(exc.code, {"error": str(exc)})
             except ValueError as exc:
                 return self.send_answer(400, {"error": f"the body is not JSON: {exc}"})

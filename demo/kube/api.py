@@ -187,6 +187,7 @@ def make_handler(cluster: Cluster) -> type[BaseHTTPRequestHandler]:
             try:
                 raw = read_body(self.headers, self.rfile)
             except BodyError as exc:
+                self.close_connection = True  # the unread body would poison the connection
                 raise ApiError(exc.code, str(exc)) from exc
             try:
                 return json.loads(raw or b"null")

@@ -191,26 +191,29 @@ def test_it_refuses_a_patch_that_would_break_the_pod_template(api, cluster):
 
 
 def test_it_answers_bad_bodies_with_status_objects(cluster_url):
-    import urllib.error
-    import urllib.request
+    import http.client
+    import urllib.parse
+
+    path = f"/api/v1/namespaces/{NS}/configmaps/leanvibe-config"
 
     def send(body: bytes, content_type: str, length: str | None = None) -> tuple[int, dict]:
-        request = urllib.request.Request(
-            f"{cluster_url}/api/v1/namespaces/{NS}/configmaps/leanvibe-config",
-            data=body,
-            method="PATCH",
-            headers={"Content-Type": content_type},
-        )
-        if length is not None:
-            request.add_unredirected_header("Content-Length", length)
-        try:
-            with urllib.request.urlopen(request, timeout=10) as response:
-                return response.status, json.load(response)
-        except urllib.error.HTTPError as error:
-            return error.code, json.load(error)
+        host = urllib.parse.urlsplit(cluster_url).netloc
+        connection = http.client.HTTPConnection(host, timeout=10)
+        connection.putrequest("PATCH", path)
+        connection.putheader("Content-Type", content_type)
+        connection.putheader("Content-Length", length or str(len(body)))
+        connection.endheaders()
+        if length is None:
+            connection.send(body)
+        response = connection.getresponse()
+        answer = (response.status, json.loads(response.read()))
+        connection.close()
+        return answer
 
     assert send(b"{not json", "application/merge-patch+json")[0] == 400
     assert send(b'[{"op": "add", "path": 7}]', "application/json-patch+json")[0] == 400
     assert send(b"{}", "text/plain")[0] == 415
-    code, status = send(b"x" * (2 << 20), "application/merge-patch+json")
-    assert (code, status["kind"]) == (413, "Status")
+    code, status = send(b"", "application/merge-patch+json", length=str(64 << 20))
+    assert (code, status["kind"], status["reason"]) == (413, "Status", "RequestEntityTooLarge")
+    code, status = send(b"", "application/merge-patch+json", length="12abc")
+    assert (code, status["reason"]) == (400, "BadRequest")
