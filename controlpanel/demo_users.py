@@ -23,10 +23,10 @@ class DemoUser:
 
 
 DEMO_USERS = (
-    DemoUser("sre", "Sam Reyes (SRE on call)", Role.SRE),
-    DemoUser("sre2", "Alex Kim (second SRE)", Role.SRE),
-    DemoUser("business", "Bea Novak (business)", Role.BUSINESS),
-    DemoUser("admin", "Ada Admin (administrator)", Role.SRE, is_admin=True),
+    DemoUser("sre", "Sam Reyes", Role.SRE),
+    DemoUser("sre2", "Alex Kim", Role.SRE),
+    DemoUser("business", "Bea Novak", Role.BUSINESS),
+    DemoUser("admin", "Ada Lund", Role.SRE, is_admin=True),
 )
 
 
