@@ -45,8 +45,9 @@ def test_it_refuses_outside_demo_mode(settings, django_user_model):
 def test_it_lets_each_demo_user_sign_in_through_the_login_page(settings, client, username):
     settings.DEMO_MODE = True
     call_command("seed_demo")
-    response = client.post("/accounts/login/", {"username": username,
-                                                "password": settings.DEMO_PASSWORD})
+    response = client.post(
+        "/accounts/login/", {"username": username, "password": settings.DEMO_PASSWORD}
+    )
     assert response.status_code == 302
     assert response["Location"] == "/"
     assert client.get("/").status_code == 200
