@@ -6,11 +6,18 @@ only here when a failure must be forced.
 
 from __future__ import annotations
 
+import ast
+import json
+import re
+import threading
 import time
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
 import requests
 from django.conf import settings
+from prometheus_api_client import PrometheusApiClientException, PrometheusConnect
+from urllib3.util.retry import Retry
 
 
 @dataclass(frozen=True)
@@ -58,3 +65,122 @@ def _short(exc: Exception) -> str:
     if "Connection refused" in text:
         return "connection refused"
     return text[:200]
+
+
+# --- queries -------------------------------------------------------------------------------
+
+
+class QueryFailure:
+    """Kinds of failure, kept apart because each means something else to the person on call."""
+
+    UNREACHABLE = "unreachable"
+    TIMEOUT = "timeout"
+    REJECTED = "rejected"  # Prometheus answered and refused the query (a bad expression)
+    BAD_ANSWER = "bad_answer"
+
+
+@dataclass(frozen=True)
+class Sample:
+    labels: dict[str, str]
+    value: float
+
+
+@dataclass(frozen=True)
+class QueryResult:
+    """An instant query's answer: samples, or the kind and reason of its failure."""
+
+    query: str
+    samples: tuple[Sample, ...] = ()
+    failure: str = ""
+    reason: str = ""
+    seconds: float = 0.0
+
+    @property
+    def is_ok(self) -> bool:
+        return not self.failure
+
+
+_local = threading.local()
+
+
+def _client(url: str, timeout: float) -> PrometheusConnect:
+    """One client per thread (a requests Session is not shared across threads) and no
+    retries: a panel that waits for retries is late exactly when it matters."""
+    key = (url, timeout)
+    clients = getattr(_local, "clients", None)
+    if clients is None:
+        clients = _local.clients = {}
+    if key not in clients:
+        # read=False: a read timeout surfaces as itself, not as a "retries exhausted" error.
+        clients[key] = PrometheusConnect(
+            url=url, timeout=timeout, retry=Retry(total=0, read=False, redirect=0)
+        )
+    return clients[key]
+
+
+def instant_query(
+    query: str, *, at: float | None = None, url: str | None = None, timeout: float | None = None
+) -> QueryResult:
+    """Run one instant query (at ``at``, a Unix time, or now) and classify what went wrong."""
+    base = (url or settings.PROMETHEUS_URL).rstrip("/")
+    timeout = timeout or settings.PROMETHEUS_TIMEOUT
+    params = {"time": f"{at:.3f}"} if at is not None else {}
+    started = time.perf_counter()
+
+    def failed(kind: str, reason: str) -> QueryResult:
+        return QueryResult(
+            query, failure=kind, reason=reason, seconds=time.perf_counter() - started
+        )
+
+    try:
+        result = _client(base, timeout).custom_query(query, params=params)
+    except requests.Timeout:
+        return failed(QueryFailure.TIMEOUT, f"no answer within {timeout:g}s")
+    except requests.ConnectionError as exc:
+        return failed(QueryFailure.UNREACHABLE, _short(exc))
+    except requests.RequestException as exc:
+        return failed(QueryFailure.UNREACHABLE, _short(exc))
+    except PrometheusApiClientException as exc:
+        return failed(QueryFailure.REJECTED, _prometheus_error(str(exc)))
+    except (ValueError, KeyError, TypeError) as exc:
+        return failed(QueryFailure.BAD_ANSWER, f"unexpected answer: {exc}")
+    samples = []
+    if isinstance(result, list) and len(result) == 2 and not isinstance(result[0], dict):
+        result = [{"metric": {}, "value": result}]  # a scalar answer: [time, "value"]
+    for item in result if isinstance(result, list) else []:
+        try:
+            samples.append(Sample(dict(item.get("metric", {})), float(item["value"][1])))
+        except (KeyError, IndexError, TypeError, ValueError):
+            return failed(QueryFailure.BAD_ANSWER, f"unexpected sample {item!r:.200}")
+    return QueryResult(query, tuple(samples), seconds=time.perf_counter() - started)
+
+
+def instant_queries(
+    queries: list[str],
+    *,
+    at: float | None = None,
+    url: str | None = None,
+    timeout: float | None = None,
+    workers: int = 16,
+) -> dict[str, QueryResult]:
+    """Run distinct queries in parallel, so that a cycle costs about its slowest query."""
+    distinct = list(dict.fromkeys(queries))
+    if not distinct:
+        return {}
+    with ThreadPoolExecutor(max_workers=min(workers, len(distinct))) as pool:
+        futures = {
+            q: pool.submit(instant_query, q, at=at, url=url, timeout=timeout) for q in distinct
+        }
+        return {q: f.result() for q, f in futures.items()}
+
+
+def _prometheus_error(message: str) -> str:
+    """The library reports "HTTP Status Code 400 (b'{...json...}')"; keep Prometheus's words."""
+    match = re.search(r"\((b'.*'|b\".*\")\)$", message, re.S)
+    if match:
+        try:
+            body = json.loads(ast.literal_eval(match.group(1)))
+            return str(body.get("error") or body)[:300]
+        except (ValueError, SyntaxError, AttributeError):
+            pass
+    return message[:300]
