@@ -99,6 +99,9 @@ if _database["ENGINE"] == "django.db.backends.postgresql":
     _database.setdefault("OPTIONS", {})["connect_timeout"] = env_int("DB_CONNECT_TIMEOUT", 3)
     _database["CONN_HEALTH_CHECKS"] = True
 elif _database["ENGINE"] == "django.db.backends.sqlite3":
+    # SQLite cannot create the folder its file lives in ("unable to open database file").
+    if _database["NAME"] and _database["NAME"] != ":memory:":
+        Path(_database["NAME"]).parent.mkdir(parents=True, exist_ok=True)
     # WAL lets the web, worker and beat processes read while one of them writes.
     _database.setdefault("OPTIONS", {})["init_command"] = "PRAGMA journal_mode=WAL;"
     _database["OPTIONS"]["transaction_mode"] = "IMMEDIATE"

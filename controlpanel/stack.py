@@ -283,6 +283,7 @@ def setup(env: dict[str, str]) -> None:
 
     django.setup()
     call_command("migrate", interactive=False, verbosity=0)
+    call_command("load_playbook")
     _collectstatic_if_changed(call_command)
     if env.get("DEMO_MODE", "0").lower() in ("1", "true", "yes", "on"):
         call_command("seed_demo")

@@ -1,0 +1,81 @@
+from __future__ import annotations
+
+import pytest
+from django.core.management import CommandError, call_command
+
+from alerts.models import Alert, Threshold
+from metrics.models import Dashboard, Metric
+from metrics.playbook import DEFAULT_PATH
+
+pytestmark = pytest.mark.django_db
+
+
+def test_it_loads_every_metric_threshold_alert_and_dashboard(capsys):
+    call_command("load_playbook")
+    assert Metric.objects.count() == 25
+    assert Threshold.objects.count() == 18
+    assert Alert.objects.filter(name="LeanVibeHighResponseTime").exists()
+    assert list(Dashboard.objects.values_list("slug", flat=True)) == [
+        "leanvibe-overview",
+        "kubernetes-overview",
+        "business-metrics",
+        "database-performance",
+    ]
+    overview = Dashboard.objects.get(slug="leanvibe-overview")
+    assert [p.metric.key for p in overview.panels.all()] == [
+        "api_throughput",
+        "api_p95_latency",
+        "api_error_rate",
+        "active_tenants",
+        "mrr",
+    ]
+    assert capsys.readouterr().out.startswith("61 created, 0 updated")
+
+
+def test_it_changes_nothing_the_second_time(capsys):
+    call_command("load_playbook")
+    capsys.readouterr()
+    call_command("load_playbook")
+    assert capsys.readouterr().out == "0 created, 0 updated\n"
+
+
+def test_it_keeps_a_tuned_threshold_and_says_so(capsys, tmp_path):
+    call_command("load_playbook")
+    Threshold.objects.filter(key="api_error_rate").update(warning=2.0)
+    changed = tmp_path / "playbook.yaml"
+    changed.write_text(
+        DEFAULT_PATH.read_text().replace(
+            "    warning: 1\n    critical: 5\n    for: 2m",
+            "    warning: 1.5\n    critical: 5\n    for: 2m",
+        )
+    )
+    capsys.readouterr()
+    call_command("load_playbook", str(changed))
+    threshold = Threshold.objects.get(key="api_error_rate")
+    assert threshold.warning == 2.0
+    assert threshold.playbook_values["warning"] == 1.5
+    assert (
+        "kept tuned value: api_error_rate: {'warning': 2.0} (the playbook says "
+        "{'warning': 1.5})" in capsys.readouterr().out
+    )
+
+
+def test_it_follows_the_playbook_for_untuned_thresholds(tmp_path):
+    call_command("load_playbook")
+    changed = tmp_path / "playbook.yaml"
+    changed.write_text(DEFAULT_PATH.read_text().replace("    warning: 85\n", "    warning: 88\n"))
+    call_command("load_playbook", str(changed))
+    assert Threshold.objects.get(key="redis_hit_rate").warning == 88
+
+
+def test_it_loads_nothing_from_a_file_with_a_problem(tmp_path):
+    broken = tmp_path / "playbook.yaml"
+    broken.write_text(DEFAULT_PATH.read_text().replace("for: 2m", "for: soon"))
+    with pytest.raises(CommandError, match=r"(?s)Nothing was loaded\.\n.*line \d+: thresholds"):
+        call_command("load_playbook", str(broken))
+    assert Metric.objects.count() == 0
+
+
+def test_it_says_which_file_it_cannot_read(tmp_path):
+    with pytest.raises(CommandError, match="cannot be read"):
+        call_command("load_playbook", str(tmp_path / "missing.yaml"))
