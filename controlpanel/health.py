@@ -19,6 +19,8 @@ from metrics import prometheus
 log = logging.getLogger(__name__)
 
 BEAT_HEARTBEAT = "celery-beat"
+# Written at the end of every evaluation cycle: its age is the evaluation lag.
+EVALUATION_HEARTBEAT = "evaluation"
 _PROMETHEUS_CACHE_KEY = "health:prometheus"
 _PROMETHEUS_CACHE_SECONDS = 5
 

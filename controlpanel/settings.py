@@ -200,7 +200,14 @@ CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 # synced into it when beat starts.
 CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
 HEARTBEAT_INTERVAL = env_int("HEARTBEAT_INTERVAL", 30, minimum=1)
+# Seconds between evaluation cycles (15 in the demo stack).
+EVALUATION_INTERVAL = env_int("EVALUATION_INTERVAL", 60, minimum=5)
 CELERY_BEAT_SCHEDULE = {
+    "evaluate-thresholds": {
+        "task": "alerts.tasks.evaluate_thresholds",
+        "schedule": float(EVALUATION_INTERVAL),
+        "options": {"expires": float(EVALUATION_INTERVAL)},
+    },
     "record-beat-heartbeat": {
         "task": "controlpanel.tasks.record_heartbeat",
         "schedule": float(HEARTBEAT_INTERVAL),

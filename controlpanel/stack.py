@@ -140,6 +140,7 @@ def stack_environment() -> dict[str, str]:
         "PROMETHEUS_URL": f"http://127.0.0.1:{port('PROMETHEUS_PORT')}",
         "ALERTMANAGER_URL": f"http://127.0.0.1:{port('ALERTMANAGER_PORT')}",
         "PANEL_URL": f"http://127.0.0.1:{web}",
+        "EVALUATION_INTERVAL": "15",
         "KUBECONFIG": str(VAR_DIR / "kubeconfig"),
         # The demo workload drives cache traffic in its own database of the stack's Redis.
         "DEMO_CACHE_URL": f"redis://127.0.0.1:{redis}/2",

@@ -155,23 +155,23 @@ def instant_query(
     return QueryResult(query, tuple(samples), seconds=time.perf_counter() - started)
 
 
+Job = tuple[str, float | None]  # (query, evaluation time or None for now)
+
+
 def instant_queries(
-    queries: list[str],
-    *,
-    at: float | None = None,
-    url: str | None = None,
-    timeout: float | None = None,
-    workers: int = 16,
-) -> dict[str, QueryResult]:
-    """Run distinct queries in parallel, so that a cycle costs about its slowest query."""
-    distinct = list(dict.fromkeys(queries))
+    jobs: list[Job], *, url: str | None = None, timeout: float | None = None, workers: int = 16
+) -> dict[Job, QueryResult]:
+    """Run distinct (query, time) jobs in parallel, so that a cycle costs about its slowest
+    query rather than their sum."""
+    distinct = list(dict.fromkeys(jobs))
     if not distinct:
         return {}
     with ThreadPoolExecutor(max_workers=min(workers, len(distinct))) as pool:
         futures = {
-            q: pool.submit(instant_query, q, at=at, url=url, timeout=timeout) for q in distinct
+            job: pool.submit(instant_query, job[0], at=job[1], url=url, timeout=timeout)
+            for job in distinct
         }
-        return {q: f.result() for q, f in futures.items()}
+        return {job: future.result() for job, future in futures.items()}
 
 
 def _prometheus_error(message: str) -> str:

@@ -39,6 +39,7 @@ EXPECTATIONS: dict[str, Expect] = {
     # Signed-in users are sent on to the home page.
     "login": Expect(anonymous=200, business=302, sre=302, admin=302),
     "logout": Expect(anonymous=302, business=302, sre=302, admin=302, method="post"),
+    "alerts:api-status": SIGNED_IN,
 }
 # The admin site is one family: only staff get in; everyone else is sent to a login page.
 ADMIN_SAMPLES = (

@@ -96,9 +96,9 @@ def slow_prometheus() -> Iterator[str]:
 
 
 def test_it_runs_distinct_queries_in_parallel(slow_prometheus):
-    queries = [f"vector({i})" for i in range(8)] + ["vector(0)"]
+    jobs = [(f"vector({i})", None) for i in range(8)] + [("vector(0)", None)]
     started = time.perf_counter()
-    results = prometheus.instant_queries(queries, url=slow_prometheus, timeout=5)
+    results = prometheus.instant_queries(jobs, url=slow_prometheus, timeout=5)
     elapsed = time.perf_counter() - started
     assert len(results) == 8  # the repeated query ran once
     assert all(r.is_ok for r in results.values())

@@ -1,0 +1,167 @@
+"""One evaluation cycle: query Prometheus for every threshold at once, judge each check with
+the rules in ``alerts.evaluation``, store the states and a history row for every change."""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from django.db import transaction
+
+from alerts.choices import State
+from alerts.evaluation import Reading, judge, relative_change
+from alerts.models import Check, StateChange, Threshold
+from controlpanel import health
+from metrics import prometheus
+from metrics.playbook import duration_seconds
+
+FAILURE = "failure"  # the readings key of a threshold whose query failed
+
+
+# --- one cycle: query, judge, store ----------------------------------------------------------
+
+
+def signature(threshold_key: str, labels: dict[str, str]) -> str:
+    inner = ",".join(f'{k}="{v}"' for k, v in sorted(labels.items()))
+    return f"{threshold_key}{{{inner}}}"
+
+
+@dataclass(frozen=True)
+class CycleResult:
+    evaluated_at: float
+    checks: int
+    changes: int
+    queries: int
+    seconds: float
+
+
+def evaluate_cycle(now: float | None = None) -> CycleResult:
+    """Evaluate every threshold once: all distinct queries in parallel (current values, traffic
+    guards, and the aligned past window of relative thresholds), then judge and store each
+    check, writing a history row for every change of state."""
+    started = time.perf_counter()
+    now = now if now is not None else time.time()
+    thresholds = list(Threshold.objects.select_related("metric", "alert"))
+    jobs: list[prometheus.Job] = []
+    for threshold in thresholds:
+        metric = threshold.metric
+        jobs.append((metric.query, now))
+        if metric.volume_query:
+            jobs.append((metric.volume_query, now))
+        if threshold.relative_to:
+            jobs.append((metric.query, now - _offset(threshold.relative_to)))
+    results = prometheus.instant_queries(jobs)
+    existing: dict[str, Check] = {c.signature: c for c in Check.objects.all()}
+    stamp = datetime.fromtimestamp(now, tz=UTC)
+    to_save: list[Check] = []
+    changes: list[StateChange] = []
+    for threshold in thresholds:
+        readings = _readings(threshold, results, now)
+        known = {sig: c for sig, c in existing.items() if c.threshold_id == threshold.pk}
+        for labels in _expected_series(threshold, readings, known):
+            sig = signature(threshold.key, labels)
+            check = known.get(sig) or Check(threshold=threshold, labels=labels, signature=sig)
+            reading = readings.get(FAILURE) or readings.get(
+                _group_key(labels, threshold), Reading(value=None)
+            )
+            previous = check.memory()
+            memory = judge(
+                reading, threshold.rule(), previous, now, min_volume=threshold.metric.min_volume
+            )
+            if check.pk is None or memory.state != previous.state:
+                changes.append(
+                    StateChange(
+                        check_obj=check,
+                        at=stamp,
+                        from_state=previous.state if check.pk else State.NO_DATA,
+                        to_state=memory.state,
+                        value=memory.value,
+                        warning=threshold.warning,
+                        critical=threshold.critical,
+                        reason=memory.reason,
+                    )
+                )
+            check.state, check.reason, check.value = memory.state, memory.reason, memory.value
+            check.since = datetime.fromtimestamp(memory.since, tz=UTC) if memory.since else stamp
+            check.warning_since, check.critical_since = memory.warning_since, memory.critical_since
+            check.evaluated_at = stamp
+            if memory.value is not None and memory.state not in State.UNKNOWN:
+                check.last_value_at = stamp
+            to_save.append(check)
+    with transaction.atomic():
+        for check in to_save:
+            check.save()
+        StateChange.objects.bulk_create(changes)
+        health.record_heartbeat(health.EVALUATION_HEARTBEAT)
+    return CycleResult(
+        now, len(to_save), len(changes), len(set(jobs)), time.perf_counter() - started
+    )
+
+
+def _offset(duration: str) -> float:
+    return duration_seconds(duration)
+
+
+GroupKey = tuple[tuple[str, str], ...]
+
+
+def _group_key(labels: dict[str, str], threshold: Threshold) -> GroupKey:
+    return tuple(sorted((k, v) for k, v in labels.items() if k in threshold.metric.group_by))
+
+
+def _readings(
+    threshold: Threshold, results: dict[prometheus.Job, prometheus.QueryResult], now: float
+) -> dict[Any, Reading]:
+    """Readings by the group labels of each series, or ``FAILURE`` for a failed query."""
+    metric = threshold.metric
+    scope: dict[str, str] = threshold.scope
+    current = results[(metric.query, now)]
+    volume = results.get((metric.volume_query, now)) if metric.volume_query else None
+    relative_to = threshold.relative_to
+    baseline = results.get((metric.query, now - _offset(relative_to))) if relative_to else None
+    for result in (current, volume, baseline):
+        if result is not None and not result.is_ok:
+            return {FAILURE: Reading(error=f"{result.failure}: {result.reason}")}
+
+    def by_group(result: prometheus.QueryResult) -> dict[GroupKey, float]:
+        out = {}
+        for sample in result.samples:
+            if all(sample.labels.get(k) == v for k, v in scope.items()):
+                key = tuple(
+                    sorted((k, v) for k, v in sample.labels.items() if k in metric.group_by)
+                )
+                out[key] = sample.value
+        return out
+
+    values = by_group(current)
+    volumes = by_group(volume) if volume is not None else {}
+    baselines = by_group(baseline) if baseline is not None else {}
+    readings: dict[Any, Reading] = {}
+    for key, value in values.items():
+        if relative_to:
+            change = relative_change(value, baselines.get(key))
+            readings[key] = Reading(value=change)  # None: no baseline to compare with
+            continue
+        readings[key] = Reading(value=value, volume=volumes.get(key) if volume else None)
+    return readings
+
+
+def _expected_series(
+    threshold: Threshold, readings: dict[Any, Reading], known: dict[str, Check]
+) -> list[dict[str, str]]:
+    """The series to judge: the scope itself (so it exists even without data), every series
+    the query returned, and every series judged before (so a vanished one says no_data)."""
+    scope: dict[str, str] = dict(threshold.scope)
+    series: dict[str, dict[str, str]] = {}
+    if scope or not threshold.metric.group_by:
+        series[signature("", scope)] = scope
+    for key in readings:
+        if key == FAILURE:
+            continue
+        labels = {**scope, **dict(key)}
+        series[signature("", labels)] = labels
+    for check in known.values():
+        series.setdefault(signature("", check.labels), dict(check.labels))
+    return list(series.values())

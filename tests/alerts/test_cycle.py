@@ -1,0 +1,132 @@
+"""One evaluation cycle against a real Prometheus scraping the demo workload."""
+
+from __future__ import annotations
+
+import json
+import time
+import urllib.parse
+import urllib.request
+from collections.abc import Iterator
+
+import pytest
+import yaml
+from django.core.management import call_command
+
+from alerts.choices import State
+from alerts.cycle import evaluate_cycle
+from alerts.models import Check, StateChange, Threshold
+from demo import workload
+from tests import services
+
+pytestmark = [pytest.mark.services, pytest.mark.django_db]
+
+
+@pytest.fixture(scope="module")
+def demo_prometheus(tmp_path_factory) -> Iterator[tuple[workload.DemoEnvironment, str]]:
+    tmp = tmp_path_factory.mktemp("cycle")
+    env = workload.DemoEnvironment(tmp / "state.json")
+    port = services.free_port()
+    server = workload.serve(env, "127.0.0.1", port)
+    config = {
+        "global": {"scrape_interval": "1s"},
+        "scrape_configs": [
+            {
+                "job_name": "demo",
+                "honor_labels": True,
+                "static_configs": [{"targets": [f"127.0.0.1:{port}"]}],
+            }
+        ],
+    }
+    prometheus = services.prometheus(tmp, yaml.safe_dump(config)).start()
+    query = urllib.parse.urlencode({"query": "count_over_time(http_requests_total[1m])"})
+    deadline = time.monotonic() + 20
+    while time.monotonic() < deadline:  # rate() needs two samples
+        with urllib.request.urlopen(f"{prometheus.url}/api/v1/query?{query}") as response:
+            result = json.load(response)["data"]["result"]
+        if result and float(result[0]["value"][1]) >= 3:
+            break
+        time.sleep(0.5)
+    yield env, prometheus.url
+    prometheus.stop()
+    server.shutdown()
+    env.stop()
+
+
+@pytest.fixture
+def loaded(settings, demo_prometheus):
+    env, url = demo_prometheus
+    settings.PROMETHEUS_URL = url
+    call_command("load_playbook", stdout=open("/dev/null", "w"))  # noqa: SIM115
+    yield env
+    env.scenarios.end(now=time.time())
+
+
+def state_of(signature: str) -> Check:
+    return Check.objects.get(signature=signature)
+
+
+def test_it_gives_every_threshold_a_check_with_a_valid_state(loaded):
+    result = evaluate_cycle()
+    assert result.checks >= Threshold.objects.count()
+    for threshold in Threshold.objects.all():
+        assert threshold.checks.exists(), threshold.key
+    assert set(Check.objects.values_list("state", flat=True)) <= set(State.values)
+    enterprise = state_of('api_p95_latency.enterprise{tenant_tier="enterprise"}')
+    assert enterprise.state == State.OK
+    assert 0 < enterprise.value < 0.2
+
+
+def test_it_says_no_data_without_a_baseline_week(loaded):
+    evaluate_cycle()
+    tenants = state_of("active_tenants{}")
+    assert tenants.state == State.NO_DATA
+    assert tenants.reason == "the query returned nothing"
+
+
+def test_it_makes_a_latency_spike_pending_at_once_and_records_the_change(loaded):
+    evaluate_cycle()
+    loaded.start_scenario("latency_spike", 10, {"tenant_tier": "enterprise"})
+    signature = 'api_p95_latency.enterprise{tenant_tier="enterprise"}'
+    deadline = time.monotonic() + 20
+    while time.monotonic() < deadline and state_of(signature).state != State.PENDING:
+        time.sleep(1)
+        evaluate_cycle()
+    check = state_of(signature)
+    assert check.state == State.PENDING  # for: 5m has not passed yet
+    assert check.value > 0.2
+    change = StateChange.objects.filter(check_obj=check).first()
+    assert (change.from_state, change.to_state) == (State.OK, State.PENDING)
+    team = state_of('api_p95_latency.team{tenant_tier="team"}')
+    assert team.state == State.OK
+
+
+def test_it_turns_every_check_to_error_when_prometheus_is_gone(loaded, settings):
+    evaluate_cycle()
+    settings.PROMETHEUS_URL = f"http://127.0.0.1:{services.free_port()}"
+    evaluate_cycle()
+    states = set(Check.objects.values_list("state", flat=True))
+    assert states == {State.ERROR}
+    assert Check.objects.first().reason == "datasource error: unreachable: connection refused"
+
+
+def test_it_serves_the_states_in_api_status(loaded, admin_client, django_assert_num_queries):
+    evaluate_cycle()
+    with django_assert_num_queries(4):
+        body = admin_client.get("/api/status").json()
+    assert body["evaluated_at"]
+    keys = {c["threshold"] for c in body["checks"]}
+    assert keys == set(Threshold.objects.values_list("key", flat=True))
+    enterprise = next(
+        c for c in body["checks"] if c["key"].startswith("api_p95_latency.enterprise")
+    )
+    assert enterprise["alert"] == "LeanVibeHighResponseTime"
+    assert enterprise["labels"] == {"tenant_tier": "enterprise"}
+    assert enterprise["unit"] == "seconds"
+    assert enterprise["is_stale"] is False
+
+
+def test_it_shows_business_staff_only_the_checks_of_their_dashboards(loaded, business_client):
+    evaluate_cycle()
+    keys = {c["threshold"] for c in business_client.get("/api/status").json()["checks"]}
+    assert "mrr" in keys and "api_error_rate" in keys
+    assert "node_cpu" not in keys and "neo4j_connections" not in keys
