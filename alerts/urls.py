@@ -8,4 +8,5 @@ app_name = "alerts"
 
 urlpatterns = [
     path("api/status", views.api_status, name="api-status"),
+    path("checks/<int:pk>/history", views.check_history, name="check-history"),
 ]

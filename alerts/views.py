@@ -7,7 +7,8 @@ from datetime import timedelta
 from django.conf import settings
 from django.core.exceptions import PermissionDenied
 from django.db.models import QuerySet
-from django.http import HttpRequest, JsonResponse
+from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
+from django.shortcuts import render
 from django.utils import timezone
 from django.views.decorators.http import require_GET
 
@@ -28,6 +29,16 @@ def _get_checks_for_user(request: HttpRequest) -> QuerySet[Check]:
         boards = [d.pk for d in Dashboard.objects.only("audience") if "business" in d.audience]
         return checks.filter(threshold__metric__panels__dashboard__in=boards).distinct()
     raise PermissionDenied("Your role cannot see the checks.")
+
+
+@require_GET
+def check_history(request: HttpRequest, pk: int) -> HttpResponse:
+    """Every change of state of one check, newest first."""
+    check = _get_checks_for_user(request).filter(pk=pk).first()
+    if check is None:
+        raise Http404("No such check, or not one your role can see.")
+    changes = check.changes.all()[:500]
+    return render(request, "alerts/check_history.html", {"check": check, "changes": changes})
 
 
 @require_GET

@@ -6,6 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from django.contrib.auth.models import AnonymousUser, User
+from django.urls import reverse
 
 
 @dataclass(frozen=True)
@@ -15,6 +16,11 @@ class NavItem:
     description: str
     # None: every signed-in user; "staff": administrators; otherwise a permission.
     permission: str | None = None
+    args: tuple[str, ...] = ()
+
+    @property
+    def href(self) -> str:
+        return reverse(self.url_name, args=self.args)
 
     def is_visible_to(self, user: User | AnonymousUser) -> bool:
         if not user.is_authenticated:
@@ -28,6 +34,35 @@ class NavItem:
 
 NAV_ITEMS: tuple[NavItem, ...] = (
     NavItem("Home", "home", "Where you start."),
+    NavItem(
+        "Overview",
+        "metrics:dashboard",
+        "API request rate, response time by tier, error rate, tenants and MRR: the first "
+        "place to look during an incident.",
+        "controlpanel.view_business",
+        ("leanvibe-overview",),
+    ),
+    NavItem(
+        "Kubernetes",
+        "metrics:dashboard",
+        "Node and pod CPU and memory, storage: infrastructure and capacity.",
+        "controlpanel.view_operations",
+        ("kubernetes-overview",),
+    ),
+    NavItem(
+        "Business",
+        "metrics:dashboard",
+        "Signups, MRR and its growth, tenants by tier, churn, feature adoption, API usage.",
+        "controlpanel.view_business",
+        ("business-metrics",),
+    ),
+    NavItem(
+        "Database",
+        "metrics:dashboard",
+        "Neo4j query time, connection pool, transactions, cache hit rate.",
+        "controlpanel.view_operations",
+        ("database-performance",),
+    ),
     NavItem(
         "Administration",
         "admin:index",

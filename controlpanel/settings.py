@@ -127,6 +127,11 @@ USE_TZ = True
 
 STATIC_URL = "static/"
 STATICFILES_DIRS = [BASE_DIR / "static"]
+STATICFILES_FINDERS = [
+    "django.contrib.staticfiles.finders.FileSystemFinder",
+    "django.contrib.staticfiles.finders.AppDirectoriesFinder",
+    "controlpanel.staticfinders.PlotlyFinder",
+]
 STATIC_ROOT = VAR_DIR / "static"
 # Hashed, compressed file names for production; tests and `runserver` use the plain names
 # straight from the finders (no collectstatic needed).

@@ -24,4 +24,5 @@ urlpatterns = [
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("admin/", admin.site.urls),
     path("", include("alerts.urls")),
+    path("", include("metrics.urls")),
 ]

@@ -7,7 +7,9 @@ only here when a failure must be forced.
 from __future__ import annotations
 
 import ast
+import hashlib
 import json
+import math
 import re
 import threading
 import time
@@ -184,3 +186,79 @@ def _prometheus_error(message: str) -> str:
         except (ValueError, SyntaxError, AttributeError):
             pass
     return message[:300]
+
+
+@dataclass(frozen=True)
+class Series:
+    labels: dict[str, str]
+    points: tuple[tuple[float, float], ...]
+
+
+@dataclass(frozen=True)
+class RangeResult:
+    query: str
+    series: tuple[Series, ...] = ()
+    failure: str = ""
+    reason: str = ""
+
+    @property
+    def is_ok(self) -> bool:
+        return not self.failure
+
+
+RANGE_CACHE_SECONDS = 30
+
+
+def range_query(
+    query: str,
+    start: float,
+    end: float,
+    step: float,
+    *,
+    url: str | None = None,
+    timeout: float | None = None,
+) -> RangeResult:
+    """A range query for a chart, cached briefly in the shared cache: every viewer of a
+    dashboard in the same half-minute costs Prometheus one query. Start and end are aligned to
+    the step so that the cache key is shared."""
+    from django.core.cache import cache
+
+    base = (url or settings.PROMETHEUS_URL).rstrip("/")
+    start, end = step * (start // step), step * (end // step)
+    key = "range:" + hashlib.sha256(f"{base}|{query}|{start}|{end}|{step}".encode()).hexdigest()
+    cached = cache.get(key)
+    if cached is not None:
+        return cached  # type: ignore[no-any-return]
+    timeout = timeout or max(settings.PROMETHEUS_TIMEOUT, 5.0)
+    try:
+        response = requests.get(
+            f"{base}/api/v1/query_range",
+            params={"query": query, "start": str(start), "end": str(end), "step": str(step)},
+            timeout=timeout,
+        )
+        body = response.json()
+    except requests.Timeout:
+        return RangeResult(
+            query, failure=QueryFailure.TIMEOUT, reason=f"no answer within {timeout:g}s"
+        )
+    except requests.RequestException as exc:
+        return RangeResult(query, failure=QueryFailure.UNREACHABLE, reason=_short(exc))
+    except ValueError:
+        return RangeResult(query, failure=QueryFailure.BAD_ANSWER, reason="answer is not JSON")
+    if response.status_code != 200 or body.get("status") != "success":
+        return RangeResult(
+            query,
+            failure=QueryFailure.REJECTED,
+            reason=str(body.get("error", f"HTTP {response.status_code}"))[:300],
+        )
+    series = []
+    for item in body["data"]["result"]:
+        points = []
+        for stamp, value in item.get("values", []):
+            number = float(value)
+            if math.isfinite(number):  # a ratio over no traffic is a gap, not a point
+                points.append((float(stamp), number))
+        series.append(Series(dict(item.get("metric", {})), tuple(points)))
+    result = RangeResult(query, tuple(series))
+    cache.set(key, result, RANGE_CACHE_SECONDS)
+    return result

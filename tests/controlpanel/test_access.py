@@ -6,6 +6,7 @@ every_url``: whoever adds a page decides, here, who may open it.
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass, field
 
 import pytest
@@ -40,6 +41,14 @@ EXPECTATIONS: dict[str, Expect] = {
     "login": Expect(anonymous=200, business=302, sre=302, admin=302),
     "logout": Expect(anonymous=302, business=302, sre=302, admin=302, method="post"),
     "alerts:api-status": SIGNED_IN,
+    # An SRE-only dashboard; business staff get the overview and business dashboards (below).
+    "metrics:dashboard": Expect(
+        anonymous=302, business=403, sre=200, admin=200, kwargs={"slug": "kubernetes-overview"}
+    ),
+    # The history of a check on node CPU, which business staff cannot see.
+    "alerts:check-history": Expect(
+        anonymous=302, business=404, sre=200, admin=200, kwargs={"pk": 1}
+    ),
 }
 # The admin site is one family: only staff get in; everyone else is sent to a login page.
 ADMIN_SAMPLES = (
@@ -72,6 +81,22 @@ def test_it_states_an_expectation_for_every_url():
 
 
 @pytest.fixture
+def playbook_loaded(db):
+    """The dashboards and one check, for the URLs that show them."""
+    from django.core.management import call_command
+
+    from alerts.models import Check, Threshold
+
+    call_command("load_playbook", stdout=open(os.devnull, "w"))  # noqa: SIM115
+    Check.objects.create(
+        pk=1,
+        threshold=Threshold.objects.get(key="node_cpu"),
+        labels={"instance": "leanvibe-node-1"},
+        signature="node_cpu{x}",
+    )
+
+
+@pytest.fixture
 def clients(client, business_client, sre_client, admin_client):
     return {
         "anonymous": client,
@@ -84,7 +109,9 @@ def clients(client, business_client, sre_client, admin_client):
 @pytest.mark.django_db
 @pytest.mark.parametrize("persona", PERSONAS)
 @pytest.mark.parametrize("name", sorted(EXPECTATIONS))
-def test_it_answers_each_persona_as_expected(clients, persona, name, settings, prometheus_server):
+def test_it_answers_each_persona_as_expected(
+    clients, persona, name, settings, prometheus_server, playbook_loaded
+):
     settings.PROMETHEUS_URL = prometheus_server.url
     expect = EXPECTATIONS[name]
     response = getattr(clients[persona], expect.method)(reverse(name, kwargs=expect.kwargs))
@@ -104,7 +131,9 @@ def test_it_keeps_the_admin_to_staff(clients, persona, name):
 
 
 @pytest.mark.django_db
-def test_it_sends_anonymous_visitors_to_login_from_every_page_but_the_public_ones(client):
+def test_it_sends_anonymous_visitors_to_login_from_every_page_but_the_public_ones(
+    client, playbook_loaded
+):
     public = {name for name, e in EXPECTATIONS.items() if e.anonymous == 200} | {"logout"}
     assert public == {"health", "health-db", "metrics", "login", "logout"}
     for name, expect in EXPECTATIONS.items():
@@ -116,6 +145,24 @@ def test_it_sends_anonymous_visitors_to_login_from_every_page_but_the_public_one
 
 @pytest.mark.django_db
 def test_it_shows_only_the_navigation_a_user_may_open(sre_client, admin_client, business_client):
-    assert 'href="/admin/"' not in sre_client.get("/").content.decode()
-    assert 'href="/admin/"' not in business_client.get("/").content.decode()
+    sre, business = sre_client.get("/").content.decode(), business_client.get("/").content.decode()
+    assert 'href="/admin/"' not in sre
+    assert 'href="/admin/"' not in business
     assert 'href="/admin/"' in admin_client.get("/").content.decode()
+    assert 'href="/d/kubernetes-overview"' in sre
+    assert 'href="/d/kubernetes-overview"' not in business
+    assert 'href="/d/business-metrics"' in business
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("slug", ["leanvibe-overview", "business-metrics"])
+def test_it_opens_the_business_dashboards_to_business_staff(
+    business_client, slug, settings, playbook_loaded
+):
+    settings.PROMETHEUS_URL = "http://127.0.0.1:9"
+    assert business_client.get(f"/d/{slug}").status_code == 200
+
+
+@pytest.mark.django_db
+def test_it_answers_404_for_an_unknown_dashboard(sre_client):
+    assert sre_client.get("/d/no-such-board").status_code == 404

@@ -1,0 +1,159 @@
+"""The playbook's four dashboards. Status tiles read the stored states of the checks (no
+Prometheus round trip per tile) and refresh with htmx; trends come from range queries run in
+parallel and cached for half a minute."""
+
+from __future__ import annotations
+
+import time
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from datetime import timedelta
+from typing import Any
+
+from django.conf import settings
+from django.core.exceptions import PermissionDenied
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import render
+from django.utils import timezone
+from django.views.decorators.http import require_GET
+
+from alerts.choices import State
+from alerts.models import Check, Threshold
+from metrics import charts, prometheus
+from metrics.models import Dashboard, Panel
+
+# Range choice: (seconds shown, step in seconds)
+RANGES = {
+    "1h": (3600, 15),
+    "6h": (21600, 60),
+    "24h": (86400, 300),
+    "7d": (604800, 1800),
+    "30d": (2592000, 7200),
+}
+DEFAULT_RANGE = "6h"
+AUDIENCE_PERMISSION = {
+    "business": "controlpanel.view_business",
+    "sre": "controlpanel.view_operations",
+}
+
+
+def _get_dashboard_for_user(request: HttpRequest, slug: str) -> Dashboard:
+    dashboard = Dashboard.objects.filter(slug=slug).first()
+    if dashboard is None:
+        raise Http404(f"No dashboard {slug!r}.")
+    if not any(
+        request.user.has_perm(AUDIENCE_PERMISSION[a])
+        for a in dashboard.audience
+        if a in AUDIENCE_PERMISSION
+    ):
+        raise PermissionDenied("This dashboard is not for your role.")
+    return dashboard
+
+
+@dataclass
+class CheckView:
+    check: Check
+    shown_state: str  # "stale" instead of an old colour
+    age_seconds: float | None
+
+    @property
+    def word(self) -> str:
+        """The state in words: colour is never the only signal."""
+        return "stale" if self.shown_state == "stale" else State(self.shown_state).label
+
+
+@dataclass
+class Tile:
+    panel: Panel
+    checks: list[CheckView] = field(default_factory=list)
+    figure: dict[str, Any] | None = None
+    chart_error: str = ""
+    is_chart_empty: bool = False
+    latest: float | None = None
+    thresholds: list[Threshold] = field(default_factory=list)
+
+
+def _tiles(dashboard: Dashboard) -> list[Tile]:
+    panels = list(dashboard.panels.select_related("metric"))
+    checks = (
+        Check.objects.filter(threshold__metric__in=[p.metric_id for p in panels])
+        .select_related("threshold")
+        .order_by("signature")
+    )
+    now = timezone.now()
+    stale_after = timedelta(seconds=3 * settings.EVALUATION_INTERVAL)
+    by_metric: dict[int, list[CheckView]] = {}
+    for check in checks:
+        age = (now - check.evaluated_at).total_seconds() if check.evaluated_at else None
+        is_stale = check.evaluated_at is None or now - check.evaluated_at > stale_after
+        by_metric.setdefault(check.threshold.metric_id, []).append(
+            CheckView(check, "stale" if is_stale else check.state, age)
+        )
+    thresholds: dict[int, list[Threshold]] = {}
+    for threshold in Threshold.objects.filter(metric__in=[p.metric_id for p in panels]):
+        thresholds.setdefault(threshold.metric_id, []).append(threshold)
+    return [
+        Tile(
+            panel,
+            by_metric.get(panel.metric_id, []),
+            thresholds=thresholds.get(panel.metric_id, []),
+        )
+        for panel in panels
+    ]
+
+
+def _threshold_lines(thresholds: list[Threshold]) -> list[tuple[str, str, float]]:
+    lines = []
+    for threshold in thresholds:
+        if threshold.relative_to:
+            continue  # a percent change, not a level of the plotted value
+        scope = ", ".join(threshold.scope.values())
+        for level, value in (("warning", threshold.warning), ("critical", threshold.critical)):
+            if value is not None:
+                lines.append((f"{level} {scope}".strip(), level, value))
+    return lines
+
+
+def _add_charts(tiles: list[Tile], range_key: str) -> None:
+    seconds, step = RANGES[range_key]
+    end = time.time()
+    with ThreadPoolExecutor(max_workers=max(len(tiles), 1)) as pool:
+        results = list(
+            pool.map(
+                lambda tile: prometheus.range_query(
+                    tile.panel.metric.query, end - seconds, end, step
+                ),
+                tiles,
+            )
+        )
+    for tile, result in zip(tiles, results, strict=True):
+        if not result.is_ok:
+            tile.chart_error = f"{result.failure}: {result.reason}"
+            continue
+        if not any(series.points for series in result.series):
+            tile.is_chart_empty = True
+            continue
+        unit = tile.panel.metric.unit
+        tile.figure = charts.trend_figure(result, unit, _threshold_lines(tile.thresholds))
+        if len(result.series) == 1 and result.series[0].points:
+            tile.latest = result.series[0].points[-1][1]
+
+
+@require_GET
+def dashboard(request: HttpRequest, slug: str) -> HttpResponse:
+    board = _get_dashboard_for_user(request, slug)
+    range_key = request.GET.get("range", DEFAULT_RANGE)
+    if range_key not in RANGES:
+        range_key = DEFAULT_RANGE
+    tiles = _tiles(board)
+    context = {
+        "dashboard": board,
+        "tiles": tiles,
+        "range": range_key,
+        "ranges": list(RANGES),
+        "refresh_seconds": settings.EVALUATION_INTERVAL,
+    }
+    if getattr(request, "htmx", False):  # HtmxMiddleware: refresh the status tiles only
+        return render(request, "metrics/dashboard.html#tiles", context)
+    _add_charts(tiles, range_key)
+    return render(request, "metrics/dashboard.html", context)

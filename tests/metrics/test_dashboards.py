@@ -1,0 +1,86 @@
+"""The four dashboards: tiles from stored states (a fixed number of database queries, no
+Prometheus round trip), stale checks never in their old colour, htmx refreshes the tiles."""
+
+from __future__ import annotations
+
+import os
+from datetime import timedelta
+
+import pytest
+from django.core.management import call_command
+from django.utils import timezone
+
+from alerts.choices import State
+from alerts.models import Check, Threshold
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def loaded(settings):
+    settings.PROMETHEUS_URL = "http://127.0.0.1:9"  # charts say error; tiles need no Prometheus
+    call_command("load_playbook", stdout=open(os.devnull, "w"))  # noqa: SIM115
+
+
+def make_check(key: str, labels: dict, state: str, value: float, age: float = 5) -> Check:
+    threshold = Threshold.objects.get(key=key)
+    now = timezone.now()
+    return Check.objects.create(
+        threshold=threshold,
+        labels=labels,
+        signature=f"{key}{labels}",
+        state=state,
+        value=value,
+        reason="test",
+        since=now - timedelta(minutes=3),
+        evaluated_at=now - timedelta(seconds=age),
+    )
+
+
+def test_it_shows_each_state_in_words_with_value_and_unit(loaded, sre_client):
+    make_check("api_p95_latency.enterprise", {"tenant_tier": "enterprise"}, State.WARNING, 0.31)
+    make_check("api_error_rate", {}, State.OK, 0.15)
+    page = sre_client.get("/d/leanvibe-overview").content.decode()
+    assert 'data-state="warning"' in page and ">Warning<" in page
+    assert "310 ms" in page
+    assert "0.1 %" in page or "0.2 %" in page
+
+
+def test_it_shows_a_stale_check_as_stale_never_in_its_old_colour(loaded, sre_client, settings):
+    settings.EVALUATION_INTERVAL = 15
+    make_check("api_error_rate", {}, State.OK, 0.15, age=60)
+    page = sre_client.get("/d/leanvibe-overview").content.decode()
+    assert 'data-state="stale"' in page
+    assert 'data-state="ok"' not in page
+    assert "not evaluated for 60 s" in page
+
+
+def test_it_says_why_a_chart_is_missing(loaded, sre_client):
+    page = sre_client.get("/d/leanvibe-overview").content.decode()
+    assert "unreachable: connection refused" in page
+
+
+def test_it_refreshes_only_the_tiles_for_htmx(loaded, sre_client, django_assert_num_queries):
+    for i in range(5):
+        make_check("pod_cpu", {"pod": f"p{i}"}, State.OK, 40)
+    # session, user, permissions (2), dashboard, panels, checks, thresholds, the banner
+    with django_assert_num_queries(9):
+        response = sre_client.get("/d/kubernetes-overview", HTTP_HX_REQUEST="true")
+    body = response.content.decode()
+    assert body.lstrip().startswith('<section id="status"')
+    assert "<html" not in body and "plotly" not in body
+
+
+@pytest.mark.parametrize("checks", [3, 40])
+def test_it_keeps_the_query_count_flat_as_checks_grow(
+    loaded, sre_client, checks, django_assert_num_queries
+):
+    for i in range(checks):
+        make_check("pod_cpu", {"pod": f"p{i}"}, State.OK, 40)
+    with django_assert_num_queries(9):  # the same as the tiles: charts ask Prometheus only
+        sre_client.get("/d/kubernetes-overview")
+
+
+def test_it_accepts_only_the_known_time_ranges(loaded, sre_client):
+    page = sre_client.get("/d/leanvibe-overview?range=1y").content.decode()
+    assert 'href="?range=6h" aria-current="true"' in page
