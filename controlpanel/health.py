@@ -13,7 +13,7 @@ from django.utils import timezone
 from redis.exceptions import RedisError
 
 from controlpanel.models import Heartbeat
-from controlpanel.observability import BEAT_HEARTBEAT_AGE, PROMETHEUS_UP
+from controlpanel.observability import BEAT_HEARTBEAT_AGE, EVALUATION_LAG, PROMETHEUS_UP
 from metrics import prometheus
 
 log = logging.getLogger(__name__)
@@ -72,6 +72,32 @@ def check_beat() -> BeatCheck:
     return BeatCheck(is_ok, beat.last_seen.isoformat(), round(age, 1), interval, reason)
 
 
+@dataclass(frozen=True)
+class EvaluationCheck:
+    is_ok: bool
+    last_cycle: str | None
+    lag_seconds: float | None
+    interval_seconds: int
+    reason: str | None
+
+
+def check_evaluation() -> EvaluationCheck:
+    """How long ago the last evaluation cycle finished; late after three intervals."""
+    interval = settings.EVALUATION_INTERVAL
+    try:
+        cycle = Heartbeat.objects.filter(name=EVALUATION_HEARTBEAT).first()
+    except DatabaseError as exc:
+        return EvaluationCheck(False, None, None, interval, f"database error: {exc}"[:300])
+    if cycle is None:
+        EVALUATION_LAG.set(float("nan"))
+        return EvaluationCheck(False, None, None, interval, "no evaluation cycle has run yet")
+    lag = cycle.age().total_seconds()
+    EVALUATION_LAG.set(lag)
+    is_ok = cycle.is_fresh(interval)
+    reason = None if is_ok else f"last evaluation {lag:.0f}s ago (expected every {interval}s)"
+    return EvaluationCheck(is_ok, cycle.last_seen.isoformat(), round(lag, 1), interval, reason)
+
+
 def check_prometheus() -> prometheus.Reachability:
     """Cached for a few seconds so that a burst of health probes is one query. A cache that is
     down only costs the caching: the health answer must not fail with it."""
@@ -105,4 +131,7 @@ def problems() -> list[str]:
     prom = check_prometheus()
     if not prom.is_reachable:
         found.append(f"Prometheus at {prom.url} is not answering ({prom.error}).")
+    evaluation = check_evaluation()
+    if not evaluation.is_ok:
+        found.append(f"Threshold evaluation: {evaluation.reason}; states may be stale.")
     return found

@@ -27,6 +27,10 @@ BEAT_HEARTBEAT_AGE = Gauge(
     "controlpanel_beat_heartbeat_age_seconds",
     "Seconds since Celery beat and a worker last recorded a heartbeat (NaN if never).",
 )
+EVALUATION_LAG = Gauge(
+    "controlpanel_evaluation_lag_seconds",
+    "Seconds since the last threshold evaluation cycle finished (NaN if none has).",
+)
 PROMETHEUS_UP = Gauge(
     "controlpanel_prometheus_reachable",
     "1 if the panel's Prometheus answered its readiness probe, else 0.",

@@ -42,13 +42,15 @@ def health_view(request: HttpRequest) -> JsonResponse:
     beat = health.check_beat()
     prom = health.check_prometheus()
     database = health.check_database()
-    is_ok = beat.is_ok and prom.is_reachable and database.is_ok
+    evaluation = health.check_evaluation()
+    is_ok = beat.is_ok and prom.is_reachable and database.is_ok and evaluation.is_ok
     return JsonResponse(
         {
             "status": "ok" if is_ok else "degraded",
             "time": timezone.now().isoformat(),
             "database": asdict(database),
             "celery_beat": asdict(beat),
+            "evaluation": asdict(evaluation),
             "prometheus": {
                 "is_reachable": prom.is_reachable,
                 "url": prom.url,
@@ -84,4 +86,5 @@ def metrics_view(request: HttpRequest) -> HttpResponse:
     # Refresh the gauges that describe dependencies at scrape time.
     health.check_beat()
     health.check_prometheus()
+    health.check_evaluation()
     return HttpResponse(generate_latest(), content_type=CONTENT_TYPE_LATEST)

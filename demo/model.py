@@ -248,8 +248,9 @@ class Simulation:
                 rates[("http_requests_total", labels(*base, status=status))] = rps * part
             median = LATENCY_MEDIAN[tier] * (1 + 0.08 * noise(seed + ":l", t))
             if fx.has("latency_spike", series):
-                # Load-bound: more replicas share it (3 replicas: x2.5, 6 replicas: x1.375).
-                median *= 1 + 1.5 * (3 / cluster.replicas) ** 2
+                # Load-bound: more replicas share it (3 replicas: x4, 6 replicas: x1.375), strong
+                # enough that the p95 over 5 minutes crosses 200 ms within half a minute.
+                median *= 1 + 3 * (3 / cluster.replicas) ** 3
             self._histogram(
                 "http_request_duration_seconds",
                 base,

@@ -28,7 +28,7 @@ KINDS: dict[str, ScenarioKind] = {
     for kind in (
         ScenarioKind(
             "latency_spike",
-            "API latency x2.5 under load (relieved by more leanvibe-backend replicas)",
+            "API latency x4 under load (relieved by more leanvibe-backend replicas)",
             ("tenant_tier", "endpoint"),
         ),
         ScenarioKind("error_burst", "12 % of requests answer 500", ("tenant_tier", "endpoint")),

@@ -27,6 +27,7 @@ def prometheus_down(settings):
 @pytest.mark.django_db
 def test_it_answers_health_without_login_and_reports_every_dependency(client, prometheus_at):
     health.record_heartbeat()
+    health.record_heartbeat(health.EVALUATION_HEARTBEAT)
     response = client.get("/health")
     assert response.status_code == 200
     body = response.json()
@@ -133,3 +134,21 @@ def test_it_labels_unknown_paths_without_a_series_per_path(client):
     client.get("/no/such/page/12345")
     text = client.get("/metrics").content.decode()
     assert "12345" not in text
+
+
+@pytest.mark.django_db
+def test_it_reports_evaluation_lag_on_health_metrics_and_the_banner(
+    client, sre_client, prometheus_at, settings
+):
+    settings.EVALUATION_INTERVAL = 15
+    health.record_heartbeat()
+    with time_machine.travel(timezone.now(), tick=False) as traveller:
+        health.record_heartbeat(health.EVALUATION_HEARTBEAT)
+        assert client.get("/health").json()["evaluation"]["is_ok"] is True
+        traveller.shift(timedelta(seconds=50))
+        evaluation = client.get("/health").json()["evaluation"]
+        assert evaluation["is_ok"] is False
+        assert evaluation["reason"] == "last evaluation 50s ago (expected every 15s)"
+        assert "controlpanel_evaluation_lag_seconds 50.0" in client.get("/metrics").content.decode()
+        page = sre_client.get("/").content.decode()
+    assert "Threshold evaluation: last evaluation 50s ago" in page
