@@ -54,7 +54,8 @@ def _get_dashboard_for_user(request: HttpRequest, slug: str) -> Dashboard:
 class CheckView:
     check: Check
     shown_state: str  # "stale" instead of an old colour
-    age_seconds: float | None
+    age_seconds: float | None  # since the last evaluation
+    value_age_seconds: float | None = None  # since the last value (for no_data and error)
 
     @property
     def word(self) -> str:

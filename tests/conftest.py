@@ -121,6 +121,47 @@ def redis_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[services.
     service.stop()
 
 
+@pytest.fixture(scope="session")
+def demo_prometheus(tmp_path_factory):
+    """The demo workload scraped every second by a real Prometheus: (environment, URL)."""
+    import json
+    import time
+    import urllib.parse
+    import urllib.request
+
+    import yaml
+
+    from demo import workload
+
+    tmp = tmp_path_factory.mktemp("cycle")
+    env = workload.DemoEnvironment(tmp / "state.json")
+    port = services.free_port()
+    server = workload.serve(env, "127.0.0.1", port)
+    config = {
+        "global": {"scrape_interval": "1s"},
+        "scrape_configs": [
+            {
+                "job_name": "demo",
+                "honor_labels": True,
+                "static_configs": [{"targets": [f"127.0.0.1:{port}"]}],
+            }
+        ],
+    }
+    prometheus = services.prometheus(tmp, yaml.safe_dump(config)).start()
+    query = urllib.parse.urlencode({"query": "count_over_time(http_requests_total[1m])"})
+    deadline = time.monotonic() + 20
+    while time.monotonic() < deadline:  # rate() needs two samples
+        with urllib.request.urlopen(f"{prometheus.url}/api/v1/query?{query}") as response:
+            result = json.load(response)["data"]["result"]
+        if result and float(result[0]["value"][1]) >= 3:
+            break
+        time.sleep(0.5)
+    yield env, prometheus.url
+    prometheus.stop()
+    server.shutdown()
+    env.stop()
+
+
 @pytest.fixture
 def repo_root() -> Path:
     return Path(__file__).resolve().parent.parent

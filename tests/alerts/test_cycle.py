@@ -2,54 +2,17 @@
 
 from __future__ import annotations
 
-import json
 import time
-import urllib.parse
-import urllib.request
-from collections.abc import Iterator
 
 import pytest
-import yaml
 from django.core.management import call_command
 
 from alerts.choices import State
 from alerts.cycle import evaluate_cycle
 from alerts.models import Check, StateChange, Threshold
-from demo import workload
 from tests import services
 
 pytestmark = [pytest.mark.services, pytest.mark.django_db]
-
-
-@pytest.fixture(scope="module")
-def demo_prometheus(tmp_path_factory) -> Iterator[tuple[workload.DemoEnvironment, str]]:
-    tmp = tmp_path_factory.mktemp("cycle")
-    env = workload.DemoEnvironment(tmp / "state.json")
-    port = services.free_port()
-    server = workload.serve(env, "127.0.0.1", port)
-    config = {
-        "global": {"scrape_interval": "1s"},
-        "scrape_configs": [
-            {
-                "job_name": "demo",
-                "honor_labels": True,
-                "static_configs": [{"targets": [f"127.0.0.1:{port}"]}],
-            }
-        ],
-    }
-    prometheus = services.prometheus(tmp, yaml.safe_dump(config)).start()
-    query = urllib.parse.urlencode({"query": "count_over_time(http_requests_total[1m])"})
-    deadline = time.monotonic() + 20
-    while time.monotonic() < deadline:  # rate() needs two samples
-        with urllib.request.urlopen(f"{prometheus.url}/api/v1/query?{query}") as response:
-            result = json.load(response)["data"]["result"]
-        if result and float(result[0]["value"][1]) >= 3:
-            break
-        time.sleep(0.5)
-    yield env, prometheus.url
-    prometheus.stop()
-    server.shutdown()
-    env.stop()
 
 
 @pytest.fixture

@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import os
+import time
 from datetime import timedelta
 
 import pytest
@@ -9,9 +10,11 @@ from django.utils import timezone
 from playwright.sync_api import Page, expect
 
 from alerts.choices import State
+from alerts.cycle import evaluate_cycle
 from alerts.models import Check, Threshold
 from tests.browser.conftest import log_in, screenshot
 from tests.conftest import PASSWORD
+from tests.services import free_port
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -58,3 +61,48 @@ def test_it_keeps_business_staff_out_of_the_kubernetes_dashboard(page: Page, bus
     assert response is not None and response.status == 403
     page.goto("/d/business-metrics")
     expect(page.get_by_role("heading", level=1)).to_have_text("Business Metrics")
+
+
+@pytest.fixture
+def live_overview(settings, demo_prometheus):
+    env, url = demo_prometheus
+    settings.PROMETHEUS_URL = url
+    settings.EVALUATION_INTERVAL = 2
+    call_command("load_playbook", stdout=open(os.devnull, "w"))  # noqa: SIM115
+    evaluate_cycle()
+    yield env
+    env.scenarios.end(now=time.time())
+
+
+def test_it_turns_the_enterprise_tile_when_latency_spikes(page: Page, sre, live_overview):
+    log_in(page, "sre", PASSWORD)
+    page.goto("/d/leanvibe-overview")
+    tile = page.locator('[data-signature^="api_p95_latency.enterprise"]')
+    expect(tile).to_have_attribute("data-state", "ok")
+    live_overview.start_scenario("latency_spike", 10, {"tenant_tier": "enterprise"})
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        evaluate_cycle()  # what beat does every interval
+        if tile.get_attribute("data-state") in ("warning", "critical"):
+            break
+        page.wait_for_timeout(2000)
+    assert tile.get_attribute("data-state") in ("warning", "critical")
+    expect(page.locator('[data-signature^="api_p95_latency.team"]')).to_have_attribute(
+        "data-state", "ok"
+    )
+    screenshot(page, "overview-latency-spike")
+
+
+def test_it_shows_errors_and_the_banner_when_prometheus_stops(
+    page: Page, sre, live_overview, settings
+):
+    log_in(page, "sre", PASSWORD)
+    settings.PROMETHEUS_URL = f"http://127.0.0.1:{free_port()}"
+    evaluate_cycle()
+    page.goto("/d/leanvibe-overview")
+    states = page.locator("[data-testid=check]").evaluate_all(
+        "nodes => nodes.map(n => n.dataset.state)"
+    )
+    assert states and set(states) == {"error"}
+    expect(page.get_by_test_id("health-banner")).to_contain_text("is not answering")
+    screenshot(page, "overview-prometheus-down")
