@@ -87,8 +87,9 @@ def _tiles(dashboard: Dashboard) -> list[Tile]:
     for check in checks:
         age = (now - check.evaluated_at).total_seconds() if check.evaluated_at else None
         is_stale = check.evaluated_at is None or now - check.evaluated_at > stale_after
+        value_age = (now - check.last_value_at).total_seconds() if check.last_value_at else None
         by_metric.setdefault(check.threshold.metric_id, []).append(
-            CheckView(check, "stale" if is_stale else check.state, age)
+            CheckView(check, "stale" if is_stale else check.state, age, value_age)
         )
     thresholds: dict[int, list[Threshold]] = {}
     for threshold in Threshold.objects.filter(metric__in=[p.metric_id for p in panels]):
