@@ -10,7 +10,7 @@ PY := $(VENV)/bin/python
 # wait for it on a new machine.
 DEBIAN_PACKAGES := prometheus prometheus-alertmanager prometheus-node-exporter \
 	prometheus-redis-exporter redis-server ca-certificates
-TEST_PACKAGES := chromium
+TEST_PACKAGES := chromium victoria-metrics
 # The test run's environment lives in tests/test.env (so a bare pytest can source it too).
 TEST_ENV := set -a && . tests/test.env && set +a && VAR_DIR=$(CURDIR)/var/test
 

@@ -146,3 +146,24 @@ def redis(data_dir: Path) -> Service:
         lambda: tcp_open(port),
         f"redis://127.0.0.1:{port}/0",
     )
+
+
+def victoria_metrics(data_dir: Path) -> Service:
+    """VictoriaMetrics (Debian's package): a Prometheus-compatible query API."""
+    port = free_port()
+    url = f"http://127.0.0.1:{port}"
+    return Service(
+        "victoria-metrics",
+        [
+            "victoria-metrics",
+            f"-storageDataPath={data_dir / 'data'}",
+            f"-httpListenAddr=127.0.0.1:{port}",
+            "-retentionPeriod=1y",
+            # Answer with samples up to now, not 30 s behind (the default for late data).
+            "-search.latencyOffset=0s",
+        ],
+        port,
+        data_dir,
+        lambda: http_ok(f"{url}/health"),
+        url,
+    )

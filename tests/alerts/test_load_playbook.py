@@ -12,7 +12,7 @@ pytestmark = pytest.mark.django_db
 
 def test_it_loads_every_metric_threshold_alert_and_dashboard(capsys):
     call_command("load_playbook")
-    assert Metric.objects.count() == 25
+    assert Metric.objects.count() == 27
     assert Threshold.objects.count() == 18
     assert Alert.objects.filter(name="LeanVibeHighResponseTime").exists()
     assert list(Dashboard.objects.values_list("slug", flat=True)) == [
@@ -29,7 +29,7 @@ def test_it_loads_every_metric_threshold_alert_and_dashboard(capsys):
         "active_tenants",
         "mrr",
     ]
-    assert capsys.readouterr().out.startswith("61 created, 0 updated")
+    assert capsys.readouterr().out.startswith("63 created, 0 updated")
 
 
 def test_it_changes_nothing_the_second_time(capsys):
