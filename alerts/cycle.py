@@ -90,9 +90,23 @@ def evaluate_cycle(now: float | None = None) -> CycleResult:
             if memory.value is not None and memory.state not in State.UNKNOWN:
                 check.last_value_at = stamp
             to_save.append(check)
+    fields = [
+        "state",
+        "since",
+        "value",
+        "reason",
+        "warning_since",
+        "critical_since",
+        "evaluated_at",
+        "last_value_at",
+    ]
     with transaction.atomic():
-        for check in to_save:
-            check.save()
+        # Two statements per cycle however many checks: a save per check cost more than the
+        # queries to Prometheus with a thousand thresholds.
+        new = [c for c in to_save if c.pk is None]
+        known_checks = [c for c in to_save if c.pk is not None]
+        Check.objects.bulk_create(new, batch_size=500)
+        Check.objects.bulk_update(known_checks, fields, batch_size=500)
         StateChange.objects.bulk_create(changes)
         health.record_heartbeat(health.EVALUATION_HEARTBEAT)
     return CycleResult(

@@ -11,6 +11,7 @@ from datetime import timedelta
 from typing import Any
 
 from django.conf import settings
+from django.core.cache import cache
 from django.core.exceptions import PermissionDenied
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import render
@@ -116,29 +117,45 @@ def _threshold_lines(thresholds: list[Threshold]) -> list[tuple[str, str, float]
     return lines
 
 
-def _add_charts(tiles: list[Tile], range_key: str) -> None:
+def _add_charts(board: Dashboard, tiles: list[Tile], range_key: str) -> None:
+    """Trends for every panel. The charts of a dashboard and range are the same for everyone,
+    so they are built once per half-minute and shared through the cache."""
     seconds, step = RANGES[range_key]
     end = time.time()
-    with ThreadPoolExecutor(max_workers=max(len(tiles), 1)) as pool:
-        results = list(
-            pool.map(
-                lambda tile: prometheus.range_query(
-                    tile.panel.metric.query, end - seconds, end, step
-                ),
-                tiles,
+    key = f"charts:{board.slug}:{range_key}:{int(end // prometheus.RANGE_CACHE_SECONDS)}"
+    charts_data = cache.get(key)
+    if charts_data is None:
+        with ThreadPoolExecutor(max_workers=max(len(tiles), 1)) as pool:
+            results = list(
+                pool.map(
+                    lambda tile: prometheus.range_query(
+                        tile.panel.metric.query, end - seconds, end, step
+                    ),
+                    tiles,
+                )
             )
+        charts_data = [_chart(tile, result) for tile, result in zip(tiles, results, strict=True)]
+        cache.set(key, charts_data, prometheus.RANGE_CACHE_SECONDS)
+    for tile, (figure, error, is_empty, latest) in zip(tiles, charts_data, strict=True):
+        tile.figure, tile.chart_error, tile.is_chart_empty, tile.latest = (
+            figure,
+            error,
+            is_empty,
+            latest,
         )
-    for tile, result in zip(tiles, results, strict=True):
-        if not result.is_ok:
-            tile.chart_error = f"{result.failure}: {result.reason}"
-            continue
-        if not any(series.points for series in result.series):
-            tile.is_chart_empty = True
-            continue
-        unit = tile.panel.metric.unit
-        tile.figure = charts.trend_figure(result, unit, _threshold_lines(tile.thresholds))
-        if len(result.series) == 1 and result.series[0].points:
-            tile.latest = result.series[0].points[-1][1]
+
+
+def _chart(tile: Tile, result: prometheus.RangeResult) -> tuple[Any, str, bool, float | None]:
+    """(figure, error, is the range empty, latest value of a single series)."""
+    if not result.is_ok:
+        return None, f"{result.failure}: {result.reason}", False, None
+    if not any(series.points for series in result.series):
+        return None, "", True, None
+    figure = charts.trend_figure(result, tile.panel.metric.unit, _threshold_lines(tile.thresholds))
+    latest = None
+    if len(result.series) == 1 and result.series[0].points:
+        latest = result.series[0].points[-1][1]
+    return figure, "", False, latest
 
 
 @require_GET
@@ -157,5 +174,5 @@ def dashboard(request: HttpRequest, slug: str) -> HttpResponse:
     }
     if getattr(request, "htmx", False):  # HtmxMiddleware: refresh the status tiles only
         return render(request, "metrics/dashboard.html#tiles", context)
-    _add_charts(tiles, range_key)
+    _add_charts(board, tiles, range_key)
     return render(request, "metrics/dashboard.html", context)

@@ -24,8 +24,9 @@ def victoria(tmp_path_factory) -> Iterator[str]:
         stamp = now_ms - minute * 60_000
         for tier, value in (("enterprise", 0.12), ("team", 0.3)):
             lines.append(f'demo_latency_seconds{{tenant_tier="{tier}"}} {value} {stamp}')
-    request = urllib.request.Request(f"{service.url}/api/v1/import/prometheus",
-                                     data="\n".join(lines).encode(), method="POST")
+    request = urllib.request.Request(
+        f"{service.url}/api/v1/import/prometheus", data="\n".join(lines).encode(), method="POST"
+    )
     urllib.request.urlopen(request, timeout=10).close()
     urllib.request.urlopen(f"{service.url}/internal/force_flush", timeout=10).close()
     yield service.url
@@ -33,17 +34,19 @@ def victoria(tmp_path_factory) -> Iterator[str]:
 
 
 def test_it_runs_instant_queries_against_victoria_metrics(victoria):
-    result = prometheus.instant_query("max by (tenant_tier) (demo_latency_seconds)",
-                                      url=victoria)
+    result = prometheus.instant_query("max by (tenant_tier) (demo_latency_seconds)", url=victoria)
     assert result.is_ok
     assert {s.labels["tenant_tier"]: s.value for s in result.samples} == {
-        "enterprise": 0.12, "team": 0.3}
+        "enterprise": 0.12,
+        "team": 0.3,
+    }
 
 
 def test_it_runs_range_queries_against_victoria_metrics(victoria):
     end = time.time()
-    result = prometheus.range_query('demo_latency_seconds{tenant_tier="team"}', end - 1800,
-                                    end, 60, url=victoria)
+    result = prometheus.range_query(
+        'demo_latency_seconds{tenant_tier="team"}', end - 1800, end, 60, url=victoria
+    )
     assert result.is_ok
     assert len(result.series) == 1 and len(result.series[0].points) >= 20
 
