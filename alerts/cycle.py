@@ -21,9 +21,6 @@ from metrics.playbook import duration_seconds
 FAILURE = "failure"  # the readings key of a threshold whose query failed
 
 
-# --- one cycle: query, judge, store ----------------------------------------------------------
-
-
 def signature(threshold_key: str, labels: dict[str, str]) -> str:
     inner = ",".join(f'{k}="{v}"' for k, v in sorted(labels.items()))
     return f"{threshold_key}{{{inner}}}"
@@ -52,15 +49,14 @@ def evaluate_cycle(now: float | None = None) -> CycleResult:
         if metric.volume_query:
             jobs.append((metric.volume_query, now))
         if threshold.relative_to:
-            jobs.append((metric.query, now - _offset(threshold.relative_to)))
+            jobs.append((metric.query, now - duration_seconds(threshold.relative_to)))
     results = prometheus.instant_queries(jobs)
-    existing: dict[str, Check] = {c.signature: c for c in Check.objects.all()}
     stamp = datetime.fromtimestamp(now, tz=UTC)
     to_save: list[Check] = []
     changes: list[StateChange] = []
     by_threshold: dict[int, dict[str, Check]] = {}
-    for sig, existing_check in existing.items():
-        by_threshold.setdefault(existing_check.threshold_id, {})[sig] = existing_check
+    for existing in Check.objects.all():
+        by_threshold.setdefault(existing.threshold_id, {})[existing.signature] = existing
     for threshold in thresholds:
         readings = _readings(threshold, results, now)
         known = by_threshold.get(threshold.pk, {})
@@ -116,10 +112,6 @@ def evaluate_cycle(now: float | None = None) -> CycleResult:
     )
 
 
-def _offset(duration: str) -> float:
-    return duration_seconds(duration)
-
-
 GroupKey = tuple[tuple[str, str], ...]
 
 
@@ -136,7 +128,9 @@ def _readings(
     current = results[(metric.query, now)]
     volume = results.get((metric.volume_query, now)) if metric.volume_query else None
     relative_to = threshold.relative_to
-    baseline = results.get((metric.query, now - _offset(relative_to))) if relative_to else None
+    baseline = (
+        results.get((metric.query, now - duration_seconds(relative_to))) if relative_to else None
+    )
     for result in (current, volume, baseline):
         if result is not None and not result.is_ok:
             return {FAILURE: Reading(error=f"{result.failure}: {result.reason}")}

@@ -36,29 +36,10 @@ def check_reachable(url: str | None = None, timeout: float | None = None) -> Rea
     """Run ``vector(1)``: it works on every Prometheus-compatible API (VictoriaMetrics has no
     ``/-/ready``) and proves the query path, not just the listener."""
     base = (url or settings.PROMETHEUS_URL).rstrip("/")
-    started = time.perf_counter()
-    try:
-        response = requests.get(
-            f"{base}/api/v1/query",
-            params={"query": "vector(1)"},
-            timeout=timeout or settings.PROMETHEUS_TIMEOUT,
-        )
-    except requests.Timeout:
-        return Reachability(False, None, "timed out", base)
-    except requests.ConnectionError as exc:
-        return Reachability(False, None, f"unreachable: {_short(exc)}", base)
-    except requests.RequestException as exc:  # invalid URL, too many redirects, ...
-        return Reachability(False, None, f"request failed: {_short(exc)}", base)
-    latency = (time.perf_counter() - started) * 1000
-    if response.status_code != 200:
-        return Reachability(False, latency, f"HTTP {response.status_code}", base)
-    try:
-        body = response.json()
-    except ValueError:
-        return Reachability(False, latency, "answer is not JSON", base)
-    status = body.get("status") if isinstance(body, dict) else None
-    if status != "success":
-        return Reachability(False, latency, f"query status {status!r}", base)
+    result = instant_query("vector(1)", url=base, timeout=timeout)
+    latency = result.seconds * 1000
+    if not result.is_ok:
+        return Reachability(False, latency, f"{result.failure}: {result.reason}", base)
     return Reachability(True, latency, None, base)
 
 
