@@ -17,7 +17,7 @@ import shutil
 import subprocess
 import time
 from array import array
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -62,9 +62,11 @@ PAST_INCIDENTS = (
 )
 
 
-def past_scenarios(end: float) -> list[Scenario]:
+def past_scenarios(
+    end: float, incidents: Sequence[PastIncident] = PAST_INCIDENTS
+) -> list[Scenario]:
     out = []
-    for i, incident in enumerate(PAST_INCIDENTS, start=1):
+    for i, incident in enumerate(incidents, start=1):
         start = end - incident.days_ago * DAY
         out.append(
             Scenario(
@@ -115,11 +117,12 @@ def simulate(
     redis_instance: str | None,
     initial: dict[Key, float] | None = None,
     with_incidents: bool = True,
+    incidents: Sequence[PastIncident] = PAST_INCIDENTS,
 ) -> History:
     """Sample the model every STEP seconds from ``start`` to ``end`` (the last sample at
     ``end``), integrating the counters from ``initial``."""
     simulation = Simulation()
-    incidents = past_scenarios(end) if with_incidents else []
+    scenarios = past_scenarios(end, incidents) if with_incidents else []
     counters = Counters(initial)
     redis_counters: dict[Key, float] = {}
     times = array("d")
@@ -127,7 +130,7 @@ def simulate(
     steps = int((end - start) // STEP) + 1
     t = end - (steps - 1) * STEP
     for index in range(steps):
-        active = [s for s in incidents if s.is_active(t)]
+        active = [s for s in scenarios if s.is_active(t)]
         sample = simulation.sample(t, active, BASELINE_CLUSTER)
         counters.advance(sample, STEP if index or initial else 0)
         values: dict[Key, float] = {**counters.values, **sample.gauges}
@@ -195,6 +198,7 @@ def backfill(
     days: float = 35,
     redis_exporter_port: int | None = 9121,
     now: float | None = None,
+    incidents: Sequence[PastIncident] = PAST_INCIDENTS,
 ) -> str:
     """Make sure the history exists and reaches up to now; returns what it did.
 
@@ -218,7 +222,7 @@ def backfill(
         if end - saved_at < 2 * STEP:
             return "history is up to date"
         start, with_incidents, redis_instance = saved_at + STEP, False, None
-    history = simulate(start, end, redis_instance, initial or None, with_incidents)
+    history = simulate(start, end, redis_instance, initial or None, with_incidents, incidents)
     # The workload may start as soon as it has counters to continue from; Prometheus, already
     # running, loads the blocks written below at its next reload (within a minute).
     save_state(state_path, history.last, history.counters)

@@ -8,12 +8,43 @@ is valid.
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from collections.abc import Sequence
 from typing import Any
 
 from metrics.prometheus import RangeResult
 
 LEVEL_COLOURS = {"warning": "#c2410c", "critical": "#b91c1c"}
+BAND_COLOURS = {"warning": "rgba(234, 88, 12, 0.10)", "critical": "rgba(220, 38, 38, 0.16)"}
+BREACHED = ("warning", "critical")
+
+
+def breach_bands(
+    state_at_start: str, changes: list[tuple[float, str]], start: float, end: float
+) -> list[tuple[str, float, float]]:
+    """The stretches of [start, end] a check spent in warning or critical, as
+    (level, from, to). ``changes`` holds (time, new state) in time order."""
+    bands = []
+    state, since = state_at_start, start
+    for at, new_state in [*changes, (end, "")]:
+        at = min(max(at, start), end)
+        if state in BREACHED and at > since:
+            bands.append((state, since, at))
+        state, since = new_state, at
+    return bands
+
+
+def merge_bands(bands: list[tuple[str, float, float]]) -> list[tuple[str, float, float]]:
+    """Overlapping stretches of the same level (several series of one metric) as one."""
+    merged: list[tuple[str, float, float]] = []
+    for level in BREACHED:
+        for _, begin, finish in sorted(b for b in bands if b[0] == level):
+            if merged and merged[-1][0] == level and begin <= merged[-1][2]:
+                merged[-1] = (level, merged[-1][1], max(merged[-1][2], finish))
+            else:
+                merged.append((level, begin, finish))
+    return merged
+
+
 SCALE = {"seconds": 1000.0}  # shown in milliseconds
 AXIS_TITLE = {
     "seconds": "ms",
@@ -31,24 +62,50 @@ def series_name(labels: dict[str, str]) -> str:
     return ", ".join(shown.values()) or "value"
 
 
+def _ms(timestamp: float) -> int:
+    """plotly reads a number on a date axis as milliseconds since the epoch, UTC: far cheaper
+    to produce and to send than ISO strings."""
+    return int(timestamp * 1000)
+
+
 def trend_figure(
-    result: RangeResult, unit: str, lines: list[tuple[str, str, float]]
+    result: RangeResult,
+    unit: str,
+    lines: list[tuple[str, str, float]],
+    bands: Sequence[tuple[str, float, float]] = (),
 ) -> dict[str, Any]:
-    """A line per series, and a dashed line per threshold level: ``lines`` holds
-    (label, level, value)."""
+    """A line per series, a dashed line per threshold level (``lines`` holds (label, level,
+    value)) and a shaded band behind the stretches spent in warning or critical (``bands``
+    holds (level, from, to), from the stored state history)."""
     scale = SCALE.get(unit, 1.0)
     data = [
         {
             "type": "scatter",
             "mode": "lines",
             "name": series_name(series.labels),
-            "x": [datetime.fromtimestamp(t, UTC).isoformat() for t, _ in series.points],
+            "x": [_ms(t) for t, _ in series.points],
             "y": [v * scale for _, v in series.points],
             "connectgaps": False,
         }
         for series in result.series
     ]
-    shapes, annotations = [], []
+    shapes: list[dict[str, Any]] = [
+        {
+            "type": "rect",
+            "xref": "x",
+            "x0": _ms(begin),
+            "x1": _ms(finish),
+            "yref": "paper",
+            "y0": 0,
+            "y1": 1,
+            "fillcolor": BAND_COLOURS[level],
+            "line": {"width": 0},
+            "layer": "below",
+            "name": level,
+        }
+        for level, begin, finish in bands
+    ]
+    annotations = []
     for label, level, value in lines:
         colour = LEVEL_COLOURS[level]
         shapes.append(
@@ -63,11 +120,13 @@ def trend_figure(
                 "line": {"color": colour, "width": 1, "dash": "dash"},
             }
         )
+        # warning labels on the left, critical on the right: tiers whose levels coincide
+        # (team's critical, developer's warning) stay readable
         annotations.append(
             {
                 "xref": "paper",
-                "x": 0,
-                "xanchor": "left",
+                "x": 0 if level == "warning" else 1,
+                "xanchor": "left" if level == "warning" else "right",
                 "yref": "y",
                 "y": value * scale,
                 "yanchor": "bottom",

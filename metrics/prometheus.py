@@ -10,6 +10,7 @@ import ast
 import hashlib
 import json
 import math
+import os
 import re
 import threading
 import time
@@ -142,19 +143,31 @@ Job = tuple[str, float | None]  # (query, evaluation time or None for now)
 
 
 def instant_queries(
-    jobs: list[Job], *, url: str | None = None, timeout: float | None = None, workers: int = 16
+    jobs: list[Job], *, url: str | None = None, timeout: float | None = None
 ) -> dict[Job, QueryResult]:
     """Run distinct (query, time) jobs in parallel, so that a cycle costs about its slowest
     query rather than their sum."""
     distinct = list(dict.fromkeys(jobs))
-    if not distinct:
-        return {}
-    with ThreadPoolExecutor(max_workers=min(workers, len(distinct))) as pool:
-        futures = {
-            job: pool.submit(instant_query, job[0], at=job[1], url=url, timeout=timeout)
-            for job in distinct
-        }
-        return {job: future.result() for job, future in futures.items()}
+    futures = {
+        job: _pool().submit(instant_query, job[0], at=job[1], url=url, timeout=timeout)
+        for job in distinct
+    }
+    return {job: future.result() for job, future in futures.items()}
+
+
+_pools: dict[int, ThreadPoolExecutor] = {}
+POOL_THREADS = 16
+
+
+def _pool() -> ThreadPoolExecutor:
+    """The process's query threads, kept between requests: starting threads for every page
+    cost more than the queries' own parsing when the answers arrive together. Keyed by process
+    so that a forked Celery child makes its own."""
+    pid = os.getpid()
+    pool = _pools.get(pid)
+    if pool is None:
+        pool = _pools[pid] = ThreadPoolExecutor(POOL_THREADS, thread_name_prefix="prometheus")
+    return pool
 
 
 def _prometheus_error(message: str) -> str:
@@ -243,3 +256,9 @@ def range_query(
     result = RangeResult(query, tuple(series))
     cache.set(key, result, RANGE_CACHE_SECONDS)
     return result
+
+
+def range_queries(queries: list[str], start: float, end: float, step: float) -> list[RangeResult]:
+    """Several range queries in parallel, their results in the same order."""
+    futures = [_pool().submit(range_query, query, start, end, step) for query in queries]
+    return [future.result() for future in futures]

@@ -5,9 +5,8 @@ parallel and cached for half a minute."""
 from __future__ import annotations
 
 import time
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from django.conf import settings
@@ -19,7 +18,7 @@ from django.utils import timezone
 from django.views.decorators.http import require_GET
 
 from alerts.choices import State
-from alerts.models import Check, Threshold
+from alerts.models import Check, StateChange, Threshold
 from metrics import charts, prometheus
 from metrics.models import Dashboard, Panel
 
@@ -125,16 +124,14 @@ def _add_charts(board: Dashboard, tiles: list[Tile], range_key: str) -> None:
     key = f"charts:{board.slug}:{range_key}:{int(end // prometheus.RANGE_CACHE_SECONDS)}"
     charts_data = cache.get(key)
     if charts_data is None:
-        with ThreadPoolExecutor(max_workers=max(len(tiles), 1)) as pool:
-            results = list(
-                pool.map(
-                    lambda tile: prometheus.range_query(
-                        tile.panel.metric.query, end - seconds, end, step
-                    ),
-                    tiles,
-                )
-            )
-        charts_data = [_chart(tile, result) for tile, result in zip(tiles, results, strict=True)]
+        results = prometheus.range_queries(
+            [tile.panel.metric.query for tile in tiles], end - seconds, end, step
+        )
+        bands = _state_bands(tiles, end - seconds, end)
+        charts_data = [
+            _chart(tile, result, bands.get(tile.panel.metric_id, []))
+            for tile, result in zip(tiles, results, strict=True)
+        ]
         cache.set(key, charts_data, prometheus.RANGE_CACHE_SECONDS)
     for tile, (figure, error, is_empty, latest) in zip(tiles, charts_data, strict=True):
         tile.figure, tile.chart_error, tile.is_chart_empty, tile.latest = (
@@ -145,13 +142,44 @@ def _add_charts(board: Dashboard, tiles: list[Tile], range_key: str) -> None:
         )
 
 
-def _chart(tile: Tile, result: prometheus.RangeResult) -> tuple[Any, str, bool, float | None]:
+def _state_bands(
+    tiles: list[Tile], start: float, end: float
+) -> dict[int, list[tuple[str, float, float]]]:
+    """Per metric, the stretches of the range its checks spent in warning or critical, from
+    the stored state history (one query for the whole dashboard)."""
+    checks = {item.check.pk: item.check for tile in tiles for item in tile.checks}
+    changes: dict[int, list[tuple[float, str, str]]] = {}
+    for check_id, at, from_state, to_state in (
+        StateChange.objects.filter(check_obj__in=list(checks), at__gte=_aware(start))
+        .order_by("at")
+        .values_list("check_obj_id", "at", "from_state", "to_state")
+    ):
+        changes.setdefault(check_id, []).append((at.timestamp(), from_state, to_state))
+    bands: dict[int, list[tuple[str, float, float]]] = {}
+    for check_id, check in checks.items():
+        own = changes.get(check_id, [])
+        state_at_start = own[0][1] if own else check.state
+        bands.setdefault(check.threshold.metric_id, []).extend(
+            charts.breach_bands(state_at_start, [(at, to) for at, _, to in own], start, end)
+        )
+    return {metric: charts.merge_bands(found) for metric, found in bands.items()}
+
+
+def _aware(timestamp: float) -> datetime:
+    return datetime.fromtimestamp(timestamp, UTC)
+
+
+def _chart(
+    tile: Tile, result: prometheus.RangeResult, bands: list[tuple[str, float, float]]
+) -> tuple[Any, str, bool, float | None]:
     """(figure, error, is the range empty, latest value of a single series)."""
     if not result.is_ok:
         return None, f"{result.failure}: {result.reason}", False, None
     if not any(series.points for series in result.series):
         return None, "", True, None
-    figure = charts.trend_figure(result, tile.panel.metric.unit, _threshold_lines(tile.thresholds))
+    figure = charts.trend_figure(
+        result, tile.panel.metric.unit, _threshold_lines(tile.thresholds), bands
+    )
     latest = None
     if len(result.series) == 1 and result.series[0].points:
         latest = result.series[0].points[-1][1]

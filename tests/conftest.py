@@ -7,10 +7,16 @@ temporary data directories (see ``tests/services.py``).
 
 from __future__ import annotations
 
+import json
+import time
+import urllib.parse
+import urllib.request
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
+import yaml
 from django.contrib.auth.models import Group
 from django.core.cache import cache
 from django.test import Client
@@ -121,19 +127,12 @@ def redis_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[services.
     service.stop()
 
 
-@pytest.fixture(scope="session")
-def demo_prometheus(tmp_path_factory):
-    """The demo workload scraped every second by a real Prometheus: (environment, URL)."""
-    import json
-    import time
-    import urllib.parse
-    import urllib.request
-
-    import yaml
-
+@contextmanager
+def running_demo(tmp: Path) -> Iterator[tuple[object, services.Service]]:
+    """The demo workload scraped every second by a real Prometheus, once rate() has two
+    samples: (environment, Prometheus)."""
     from demo import workload
 
-    tmp = tmp_path_factory.mktemp("cycle")
     env = workload.DemoEnvironment(tmp / "state.json")
     port = services.free_port()
     server = workload.serve(env, "127.0.0.1", port)
@@ -156,10 +155,19 @@ def demo_prometheus(tmp_path_factory):
         if result and float(result[0]["value"][1]) >= 3:
             break
         time.sleep(0.5)
-    yield env, prometheus.url
-    prometheus.stop()
-    server.shutdown()
-    env.stop()
+    try:
+        yield env, prometheus
+    finally:
+        prometheus.stop()
+        server.shutdown()
+        env.stop()
+
+
+@pytest.fixture(scope="session")
+def demo_prometheus(tmp_path_factory):
+    """The demo workload scraped every second by a real Prometheus: (environment, URL)."""
+    with running_demo(tmp_path_factory.mktemp("cycle")) as (env, prometheus):
+        yield env, prometheus.url
 
 
 @pytest.fixture

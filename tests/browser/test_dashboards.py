@@ -5,6 +5,7 @@ import time
 from datetime import timedelta
 
 import pytest
+from django.core.cache import cache
 from django.core.management import call_command
 from django.utils import timezone
 from playwright.sync_api import Page, expect
@@ -13,8 +14,7 @@ from alerts.choices import State
 from alerts.cycle import evaluate_cycle
 from alerts.models import Check, Threshold
 from tests.browser.conftest import log_in, screenshot
-from tests.conftest import PASSWORD
-from tests.services import free_port
+from tests.conftest import PASSWORD, running_demo
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -93,12 +93,20 @@ def test_it_turns_the_enterprise_tile_when_latency_spikes(page: Page, sre, live_
     screenshot(page, "overview-latency-spike")
 
 
-def test_it_shows_errors_and_the_banner_when_prometheus_stops(
-    page: Page, sre, live_overview, settings
-):
-    log_in(page, "sre", PASSWORD)
-    settings.PROMETHEUS_URL = f"http://127.0.0.1:{free_port()}"
-    evaluate_cycle()
+def test_it_shows_errors_and_the_banner_when_prometheus_stops(page: Page, sre, settings, tmp_path):
+    with running_demo(tmp_path) as (_, prometheus):  # a Prometheus of this test's own
+        settings.PROMETHEUS_URL = prometheus.url
+        settings.EVALUATION_INTERVAL = 2
+        call_command("load_playbook", stdout=open(os.devnull, "w"))  # noqa: SIM115
+        evaluate_cycle()
+        log_in(page, "sre", PASSWORD)
+        page.goto("/d/leanvibe-overview")
+        expect(page.locator('[data-signature^="api_p95_latency.enterprise"]')).to_have_attribute(
+            "data-state", "ok"
+        )
+        prometheus.stop()
+        evaluate_cycle()
+    cache.clear()  # the banner's reachability probe is cached for a few seconds
     page.goto("/d/leanvibe-overview")
     states = page.locator("[data-testid=check]").evaluate_all(
         "nodes => nodes.map(n => n.dataset.state)"

@@ -5,6 +5,7 @@ a latency spike moves the enterprise p95 until the backend is scaled to six."""
 from __future__ import annotations
 
 import json
+import os
 import time
 import urllib.parse
 import urllib.request
@@ -12,11 +13,16 @@ from pathlib import Path
 
 import pytest
 import yaml
+from django.core.management import call_command
 from kubernetes import client, config
 
+from alerts.choices import State
+from alerts.cycle import evaluate_cycle
+from alerts.models import Check, StateChange
 from demo import kube, workload
-from demo.backfill import backfill
+from demo.backfill import PAST_INCIDENTS, PastIncident, backfill
 from demo.kube.resources import START_SECONDS
+from demo.model import DAY
 from tests import services
 
 pytestmark = pytest.mark.services
@@ -60,11 +66,23 @@ def scrape_config(port: int, interval: str = "1s") -> str:
     )
 
 
+BACKFILL_NOW = time.time()
+# An enterprise latency spike two days ago, half an hour long, besides the usual incidents.
+SPIKE = PastIncident("latency_spike", 2, 30, (("tenant_tier", "enterprise"),))
+SPIKE_START = BACKFILL_NOW - 30 - SPIKE.days_ago * DAY  # the backfill ends 30 s before now
+
+
 @pytest.fixture(scope="module")
 def history(tmp_path_factory) -> Path:
     """Four days of history (enough for the cache degradation three days ago)."""
     var_dir = tmp_path_factory.mktemp("var")
-    result = backfill(var_dir, days=4, redis_exporter_port=9121)
+    result = backfill(
+        var_dir,
+        days=4,
+        redis_exporter_port=9121,
+        now=BACKFILL_NOW,
+        incidents=(*PAST_INCIDENTS, SPIKE),
+    )
     assert result.startswith("backfilled 4.0 days")
     return var_dir
 
@@ -111,6 +129,40 @@ def test_it_joins_history_and_live_values_without_a_reset_or_a_gap(live):
     # The last backfilled sample is at most two steps old when the live ones start.
     assert value(prometheus, f"count_over_time({series}[5m])") >= 2
     assert value(prometheus, f"rate({series}[5m])") > 10
+
+
+@pytest.mark.django_db
+def test_it_breaches_enterprise_latency_in_a_spike_and_returns_to_ok_after_it(live, settings):
+    """The evaluation cycle replayed over the backfilled spike, a cycle every 15 s as in the
+    demo: breached within three cycles of the start, ok again once the 5-minute rate window
+    has left the spike behind."""
+    _, prometheus = live
+    settings.PROMETHEUS_URL = prometheus.url
+    call_command("load_playbook", stdout=open(os.devnull, "w"))  # noqa: SIM115
+    signature = 'api_p95_latency.enterprise{tenant_tier="enterprise"}'
+    spike_end = SPIKE_START + SPIKE.minutes * 60
+
+    def states(start: float, cycles: int) -> list[str]:
+        seen = []
+        for i in range(cycles):
+            evaluate_cycle(now=start + 15 * i)
+            seen.append(Check.objects.get(signature=signature).state)
+        return seen
+
+    assert set(states(SPIKE_START - 600, 4)) == {State.OK}
+    # The backfill samples every 2 minutes; the spike shows from the first sample inside it.
+    during = states(SPIKE_START + 120, 3)
+    assert during[-1] in State.BREACHED, during
+    after = states(spike_end + 6 * 60 + 120, 4)
+    assert after[-1] == State.OK, after
+    changes = list(
+        StateChange.objects.filter(check_obj__signature=signature)
+        .order_by("at")
+        .values_list("from_state", "to_state")
+    )
+    # the first cycle turns the new check from no_data to ok
+    assert changes[0] == (State.NO_DATA, State.OK), changes
+    assert changes[1][1] in State.BREACHED and changes[-1][1] == State.OK, changes
 
 
 def test_it_moves_enterprise_latency_until_the_backend_scales_to_six(tmp_path):

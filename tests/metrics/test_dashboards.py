@@ -11,7 +11,9 @@ from django.core.management import call_command
 from django.utils import timezone
 
 from alerts.choices import State
-from alerts.models import Check, Threshold
+from alerts.models import Check, StateChange, Threshold
+from metrics.models import Dashboard
+from metrics.views import _state_bands, _tiles
 
 pytestmark = pytest.mark.django_db
 
@@ -78,10 +80,37 @@ def test_it_keeps_the_query_count_flat_as_checks_grow(
 ):
     for i in range(checks):
         make_check("pod_cpu", {"pod": f"p{i}"}, State.OK, 40)
-    with django_assert_num_queries(10):  # the same as the tiles: charts ask Prometheus only
+    # the tiles' ten, and one for the state history behind the charts' bands
+    with django_assert_num_queries(11):
         sre_client.get("/d/kubernetes-overview")
 
 
 def test_it_accepts_only_the_known_time_ranges(loaded, sre_client):
     page = sre_client.get("/d/leanvibe-overview?range=1y").content.decode()
     assert 'href="?range=6h" aria-current="true"' in page
+
+
+def test_it_draws_state_bands_from_the_stored_history(loaded):
+    check = make_check("api_error_rate", {}, State.OK, 0.15)
+    now = timezone.now()
+    for minutes_ago, before, after in (
+        (50, "ok", "warning"),
+        (40, "warning", "critical"),
+        (30, "critical", "ok"),
+    ):
+        StateChange.objects.create(
+            check_obj=check,
+            at=now - timedelta(minutes=minutes_ago),
+            from_state=before,
+            to_state=after,
+            warning=1,
+            critical=5,
+            reason="test",
+        )
+    tiles = _tiles(Dashboard.objects.get(slug="leanvibe-overview"))
+    start = (now - timedelta(hours=1)).timestamp()
+    bands = _state_bands(tiles, start, now.timestamp())[check.threshold.metric_id]
+    assert [(level, round((end - begin) / 60)) for level, begin, end in bands] == [
+        ("warning", 10),
+        ("critical", 10),
+    ]
