@@ -33,3 +33,20 @@ class Severity(models.TextChoices):
 class Direction(models.TextChoices):
     ABOVE = "above", "Above the threshold is bad"
     BELOW = "below", "Below the threshold is bad"
+
+
+class TuningKind(models.TextChoices):
+    CREATED = "created", "Created"
+    CHANGED = "changed", "Changed"
+    RESTORED = "restored", "Restored an earlier version"
+    NOTE = "note", "Note without a change"
+
+
+class FiringStatus(models.TextChoices):
+    FIRING = "firing", "Firing"
+    RESOLVED = "resolved", "Resolved"
+
+
+class ChannelKind(models.TextChoices):
+    EMAIL = "email", "Email"
+    SLACK = "slack", "Slack-compatible incoming webhook"

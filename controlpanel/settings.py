@@ -188,6 +188,21 @@ PROMETHEUS_RULES_DIR = Path(
     env_str("PROMETHEUS_RULES_DIR", str(VAR_DIR / "prometheus" / "rules")) or VAR_DIR
 )
 REDIS_URL = env_url("REDIS_URL", "redis://127.0.0.1:6380/0")
+# The panel's address as people and Alertmanager reach it: links in exported rules
+# (runbook_url) and in notifications.
+PANEL_URL = env_url("PANEL_URL", "http://127.0.0.1:8000").rstrip("/")
+# After a threshold change the rule file is rewritten and Prometheus reloaded through its
+# lifecycle API (POST /-/reload; Prometheus started with --web.enable-lifecycle).
+PROMETHEUS_RELOAD = env_bool("PROMETHEUS_RELOAD", True)
+
+# Notifications by email go through Django's mail; SMTP is configured here.
+EMAIL_HOST = env_str("EMAIL_HOST", "127.0.0.1") or "127.0.0.1"
+EMAIL_PORT = env_int("EMAIL_PORT", 25, minimum=1)
+EMAIL_HOST_USER = env_str("EMAIL_HOST_USER", "") or ""
+EMAIL_HOST_PASSWORD = env_str("EMAIL_HOST_PASSWORD", "") or ""
+EMAIL_USE_TLS = env_bool("EMAIL_USE_TLS", False)
+EMAIL_TIMEOUT = 10
+DEFAULT_FROM_EMAIL = env_str("DEFAULT_FROM_EMAIL", "monitoring@leanvibe.ai") or ""
 DEMO_PASSWORD = env_str("DEMO_PASSWORD", "leanvibe-demo") or "leanvibe-demo"
 
 # Celery: Redis broker and result backend, JSON only, every task bounded in time.
