@@ -192,9 +192,25 @@ def prometheus_config(env: dict[str, str]) -> dict:
     }
 
 
+INHIBIT_WARNING_BY_CRITICAL = {
+    "source_matchers": ['severity="critical"'],
+    "target_matchers": ['severity="warning"'],
+    "equal": [
+        "alertname",
+        "threshold",
+        "tenant_tier",
+        "instance",
+        "namespace",
+        "pod",
+        "mountpoint",
+    ],
+}
+
+
 def alertmanager_config(env: dict[str, str]) -> dict:
-    """Routes by severity to the panel's webhook; critical alerts are sent sooner and repeated
-    more often. Email and chat receivers are added by later configuration."""
+    """Routes by severity: every alert to the panel's webhook; critical alerts sooner, more
+    often, and also by email to on-call when ``ALERT_EMAIL_TO`` (with ``EMAIL_HOST``) is set;
+    both severities to a chat channel when ``ALERT_SLACK_WEBHOOK_URL`` is set."""
     webhook = {
         "url": f"{env['PANEL_URL']}/api/alertmanager/webhook",
         "send_resolved": True,
@@ -205,6 +221,33 @@ def alertmanager_config(env: dict[str, str]) -> dict:
             }
         },
     }
+    chat = (
+        [{"api_url": env["ALERT_SLACK_WEBHOOK_URL"], "send_resolved": True}]
+        if env.get("ALERT_SLACK_WEBHOOK_URL")
+        else []
+    )
+    email = (
+        [
+            {
+                "to": env["ALERT_EMAIL_TO"],
+                "from": env.get("DEFAULT_FROM_EMAIL", "monitoring@leanvibe.ai"),
+                "smarthost": f"{env.get('EMAIL_HOST', '127.0.0.1')}:{env.get('EMAIL_PORT', '25')}",
+                "require_tls": env.get("EMAIL_USE_TLS", "0").lower() in ("1", "true", "yes"),
+                "send_resolved": True,
+            }
+        ]
+        if env.get("ALERT_EMAIL_TO")
+        else []
+    )
+
+    def receiver(name: str, *, with_email: bool) -> dict:
+        out: dict = {"name": name, "webhook_configs": [webhook]}
+        if chat:
+            out["slack_configs"] = chat
+        if with_email and email:
+            out["email_configs"] = email
+        return out
+
     return {
         "route": {
             "receiver": "controlpanel",
@@ -215,14 +258,21 @@ def alertmanager_config(env: dict[str, str]) -> dict:
             "routes": [
                 {
                     "matchers": ['severity="critical"'],
-                    "receiver": "controlpanel",
+                    "receiver": "critical",
                     "group_wait": "10s",
                     "repeat_interval": "1h",
                 },
-                {"matchers": ['severity="warning"'], "receiver": "controlpanel"},
+                {"matchers": ['severity="warning"'], "receiver": "warning"},
             ],
         },
-        "receivers": [{"name": "controlpanel", "webhook_configs": [webhook]}],
+        "receivers": [
+            {"name": "controlpanel", "webhook_configs": [webhook]},
+            receiver("critical", with_email=True),
+            receiver("warning", with_email=False),
+        ],
+        # Each threshold exports a warning and a critical rule; while critical fires, its
+        # warning twin for the same series is noise.
+        "inhibit_rules": [INHIBIT_WARNING_BY_CRITICAL],
     }
 
 
@@ -285,6 +335,10 @@ def setup(env: dict[str, str]) -> None:
     django.setup()
     call_command("migrate", interactive=False, verbosity=0)
     call_command("load_playbook")
+    from alerts.rules import write_rule_file
+
+    # Prometheus loads the thresholds' rules from its first start; tuning rewrites the file.
+    write_rule_file()
     _collectstatic_if_changed(call_command)
     if env.get("DEMO_MODE", "0").lower() in ("1", "true", "yes", "on"):
         call_command("seed_demo")

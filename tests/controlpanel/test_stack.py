@@ -70,6 +70,33 @@ def test_it_writes_an_alertmanager_config_that_amtool_accepts(stack_env):
     assert webhook["http_config"]["authorization"]["type"] == "Bearer"
 
 
+def test_it_adds_email_and_chat_receivers_when_configured(stack_env, tmp_path):
+    env = {
+        **stack_env,
+        "ALERT_EMAIL_TO": "oncall@leanvibe.ai",
+        "ALERT_SLACK_WEBHOOK_URL": "https://hooks.example.com/services/T0/B0/x",
+        "EMAIL_HOST": "smtp.example.com",
+        "EMAIL_PORT": "587",
+    }
+    config = stack.alertmanager_config(env)
+    path = tmp_path / "alertmanager.yml"
+    path.write_text(yaml.safe_dump(config))
+    result = subprocess.run(
+        ["amtool", "check-config", str(path)], capture_output=True, text=True, check=False
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    receivers = {r["name"]: r for r in config["receivers"]}
+    routes = {r["matchers"][0]: r["receiver"] for r in config["route"]["routes"]}
+    critical = receivers[routes['severity="critical"']]
+    warning = receivers[routes['severity="warning"']]
+    assert critical["email_configs"][0]["to"] == "oncall@leanvibe.ai"
+    assert critical["email_configs"][0]["smarthost"] == "smtp.example.com:587"
+    assert "email_configs" not in warning  # on-call is paged for critical only
+    assert warning["slack_configs"] and critical["slack_configs"]
+    assert all(r["webhook_configs"] for r in receivers.values())  # the panel hears everything
+    assert config["inhibit_rules"][0]["source_matchers"] == ['severity="critical"']
+
+
 def test_it_keeps_secrets_across_restarts(stack_env):
     first = (stack.VAR_DIR / "secrets" / "secret_key").read_text()
     again = stack.stack_environment()

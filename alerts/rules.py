@@ -1,0 +1,189 @@
+"""The panel's thresholds as Prometheus alerting rules, in the playbook's template format.
+
+One rule per threshold and severity, in a group per service (``leanvibe.<service>.rules``), with
+the playbook's alert names, ``for:``, the labels ``severity``, ``service`` and the scope labels,
+and the annotations ``summary``, ``description`` (with ``{{ $value }}``) and ``runbook_url``.
+
+Each form of threshold becomes PromQL that means what the panel's own evaluation means:
+- a scope (``tenant_tier="enterprise"``) keeps only that series, by matching the query's result
+  against a one-sample vector carrying the scope's labels;
+- a relative threshold compares the query with its own value a window earlier (a subquery with
+  ``offset``), as a percent change that keeps its sign;
+- a minimum-volume guard drops series with too little traffic behind a ratio.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterable
+from pathlib import Path
+from typing import Any
+
+import requests
+import yaml
+from django.conf import settings
+
+from alerts.models import Threshold
+from metrics.choices import Unit
+from metrics.playbook import duration_seconds
+
+logger = logging.getLogger(__name__)
+
+RULE_FILE_NAME = "leanvibe.rules.yml"
+COMPARATOR = {"above": ">", "below": "<"}
+# The evaluation step of relative thresholds' past window, as in the panel (one minute).
+PAST_RESOLUTION = "1m"
+UNIT_SUFFIX: dict[str, str] = {Unit.PERCENT: " %", Unit.RPS: " req/s", Unit.USD: " USD"}
+
+
+def _escape(value: str) -> str:
+    return value.replace("\\", "\\\\").replace('"', '\\"')
+
+
+def _scope_vector(scope: dict[str, str]) -> str:
+    """A one-sample vector carrying the scope's labels, to match a query's series against."""
+    expr = "vector(1)"
+    for name, value in sorted(scope.items()):
+        expr = f'label_replace({expr}, "{name}", "{_escape(value)}", "", "")'
+    return expr
+
+
+def value_expr(threshold: Threshold) -> str:
+    """The PromQL of the value the threshold compares: the metric's query, as a percent change
+    against the past window for relative thresholds, kept to its scope."""
+    metric = threshold.metric
+    expr = f"({metric.query})"
+    if threshold.relative_to:
+        window = f"[{PAST_RESOLUTION}:{PAST_RESOLUTION}] offset {threshold.relative_to}"
+        past = f"last_over_time({expr}{window})"
+        expr = f"(({expr} / {past}) - 1) * 100"
+    if threshold.scope:
+        labels = ", ".join(sorted(threshold.scope))
+        expr = f"({expr} * on({labels}) group_left() {_scope_vector(threshold.scope)})"
+    return expr
+
+
+def rule_expr(threshold: Threshold, level: float) -> str:
+    expr = f"{value_expr(threshold)} {COMPARATOR[threshold.direction]} {level:g}"
+    metric = threshold.metric
+    if metric.volume_query and metric.min_volume is not None:
+        group = ", ".join(metric.group_by)
+        expr = f"({expr}) and on({group}) ({metric.volume_query}) >= {metric.min_volume:g}"
+    return expr
+
+
+def _duration(seconds: float) -> str:
+    for limit, divisor, name in ((1, 0.001, "ms"), (120, 1, "s"), (7200, 60, "min")):
+        if seconds < limit:
+            return f"{seconds / divisor:g} {name}"
+    return f"{seconds / 3600:g} h"
+
+
+def _shown(value: float, unit: str, relative: bool) -> str:
+    if relative:
+        return f"{value:g} %"
+    if unit == Unit.SECONDS:
+        return _duration(value)
+    suffix = UNIT_SUFFIX.get(unit, "")
+    return f"{value:g}{suffix}"
+
+
+def _value_template(unit: str, relative: bool) -> str:
+    """How the alert's description shows ``$value`` (Prometheus's template functions)."""
+    if relative:
+        return '{{ $value | printf "%.1f" }} %'
+    if unit == Unit.SECONDS:
+        return "{{ $value | humanizeDuration }}"
+    suffix = UNIT_SUFFIX.get(unit, "")
+    return '{{ $value | printf "%.4g" }}' + suffix
+
+
+def rules_for(threshold: Threshold) -> list[dict[str, Any]]:
+    """The warning and critical rules of one threshold."""
+    metric, alert = threshold.metric, threshold.alert
+    scope = ", ".join(f"{k}={v}" for k, v in sorted(threshold.scope.items()))
+    relative = bool(threshold.relative_to)
+    out = []
+    for severity, level, hold in (
+        ("warning", threshold.warning, threshold.for_warning),
+        ("critical", threshold.critical, threshold.for_critical),
+    ):
+        if level is None or severity not in alert.severities:
+            continue
+        subject = metric.name + (f" for {scope}" if scope else "")
+        value = _value_template(metric.unit, relative)
+        if relative:
+            subject = f"{subject} changed by {value} against {threshold.relative_to} earlier"
+        else:
+            subject = f"{subject} is {value}"
+        level_text = f"{threshold.direction} {_shown(level, metric.unit, relative)}"
+        held = f" for {hold}" if duration_seconds(hold) else ""
+        out.append(
+            {
+                "alert": alert.name,
+                "expr": rule_expr(threshold, level),
+                "for": hold,
+                "labels": {
+                    "severity": severity,
+                    "service": alert.service,
+                    **dict(sorted(threshold.scope.items())),
+                    "threshold": threshold.key,
+                    "category": metric.category,
+                },
+                "annotations": {
+                    "summary": f"{alert.summary}" + (f" ({scope})" if scope else ""),
+                    "description": f"{subject}: {severity}, {level_text}{held}.",
+                    "runbook_url": f"{settings.PANEL_URL}/runbooks/{alert.name}",
+                },
+            }
+        )
+    return out
+
+
+def export_rules(thresholds: Iterable[Threshold] | None = None) -> dict[str, Any]:
+    """Every threshold's rules, grouped by service, in a stable order."""
+    if thresholds is None:
+        thresholds = Threshold.objects.select_related("metric", "alert").order_by(
+            "alert__service", "alert__name", "key"
+        )
+    groups: dict[str, list[dict[str, Any]]] = {}
+    for threshold in thresholds:
+        groups.setdefault(threshold.alert.service, []).extend(rules_for(threshold))
+    return {
+        "groups": [
+            {"name": f"leanvibe.{service}.rules", "rules": rules}
+            for service, rules in sorted(groups.items())
+        ]
+    }
+
+
+def render(rules: dict[str, Any]) -> str:
+    header = (
+        "# Generated by the LeanVibe control panel from its thresholds (manage.py export_rules).\n"
+        "# Edit thresholds in the panel's admin, not here: the file is rewritten on every change.\n"
+    )
+    return header + yaml.safe_dump(rules, sort_keys=False, width=1000, allow_unicode=True)
+
+
+def write_rule_file(directory: Path | None = None) -> Path:
+    """Write the rules where Prometheus loads them, atomically (a reload never sees half a
+    file)."""
+    directory = directory or settings.PROMETHEUS_RULES_DIR
+    directory.mkdir(parents=True, exist_ok=True)
+    path = directory / RULE_FILE_NAME
+    temporary = path.with_suffix(".tmp")
+    temporary.write_text(render(export_rules()))
+    temporary.replace(path)
+    return path
+
+
+def reload_prometheus(url: str | None = None) -> str:
+    """Ask Prometheus to reload its configuration and rules; returns what happened."""
+    base = (url or settings.PROMETHEUS_URL).rstrip("/")
+    try:
+        response = requests.post(f"{base}/-/reload", timeout=10)
+    except requests.RequestException as exc:
+        return f"reload failed: {exc.__class__.__name__}: {exc}"[:300]
+    if response.status_code != 200:
+        return f"reload failed: HTTP {response.status_code}: {response.text.strip()[:200]}"
+    return "reloaded"

@@ -1,0 +1,168 @@
+"""Rule export: the thresholds as Prometheus alerting rules that promtool accepts, that its
+unit tests prove fire the right alert, severity and tier, and that a real Prometheus fires
+during the matching demo scenario. After a tuning change the rule file is rewritten and
+Prometheus reloads it."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import time
+import urllib.parse
+import urllib.request
+from io import StringIO
+from pathlib import Path
+
+import pytest
+import yaml
+from django.core.management import call_command
+
+from alerts.models import Threshold
+from alerts.rules import RULE_FILE_NAME, export_rules, render
+from alerts.tasks import publish_rules
+from tests import services
+from tests.conftest import running_demo
+
+pytestmark = pytest.mark.django_db
+
+RULES_DIR = Path(__file__).resolve().parents[2] / "deploy" / "prometheus" / "rules"
+PLAYBOOK_NAMES = {
+    "LeanVibeHighResponseTime",
+    "LeanVibeHighErrorRate",
+    "HighCPUUsage",
+    "HighMemoryUsage",
+    "Neo4jHighConnections",
+    "Neo4jSlowQueries",
+    "LowTenantSignupRate",
+}
+
+
+@pytest.fixture
+def loaded(settings):
+    settings.PANEL_URL = "http://127.0.0.1:8000"
+    call_command("load_playbook", stdout=open(os.devnull, "w"))  # noqa: SIM115
+
+
+def exported() -> str:
+    out = StringIO()
+    call_command("export_rules", stdout=out)
+    return out.getvalue()
+
+
+def query(url: str, expr: str) -> list[dict]:
+    params = urllib.parse.urlencode({"query": expr})
+    with urllib.request.urlopen(f"{url}/api/v1/query?{params}", timeout=10) as response:
+        return json.load(response)["data"]["result"]
+
+
+def test_it_exports_the_playbook_alert_names_in_promtool_valid_rules(loaded, tmp_path):
+    text = exported()
+    path = tmp_path / "rules.yml"
+    path.write_text(text)
+    check = subprocess.run(
+        ["promtool", "check", "rules", str(path)], capture_output=True, text=True
+    )
+    assert check.returncode == 0, check.stdout + check.stderr
+    rules = [r for g in yaml.safe_load(text)["groups"] for r in g["rules"]]
+    assert {r["alert"] for r in rules} >= PLAYBOOK_NAMES
+    # one rule per threshold and severity, with the template's labels and annotations
+    assert len(rules) == 2 * Threshold.objects.count()
+    enterprise = next(
+        r
+        for r in rules
+        if r["labels"].get("tenant_tier") == "enterprise" and r["labels"]["severity"] == "critical"
+    )
+    assert enterprise["alert"] == "LeanVibeHighResponseTime"
+    assert enterprise["for"] == "0s"
+    assert enterprise["labels"]["service"] == "leanvibe-backend"
+    assert "{{ $value" in enterprise["annotations"]["description"]
+    assert enterprise["annotations"]["runbook_url"] == (
+        "http://127.0.0.1:8000/runbooks/LeanVibeHighResponseTime"
+    )
+    cpu = [
+        r for r in rules if r["alert"] == "HighCPUUsage" and r["labels"]["threshold"] == "node_cpu"
+    ]
+    assert {r["labels"]["severity"]: r["for"] for r in cpu} == {"warning": "10m", "critical": "5m"}
+
+
+def test_it_keeps_the_committed_rules_what_the_playbook_exports(loaded):
+    """promtool's unit tests run against deploy/prometheus/rules/leanvibe.rules.yml: it must be
+    the export of the playbook's thresholds, or they would prove an old file. To refresh it:
+    manage.py export_rules --output deploy/prometheus/rules/leanvibe.rules.yml"""
+    assert (RULES_DIR / "leanvibe.rules.yml").read_text() == exported()
+
+
+def test_it_passes_the_promtool_unit_tests_for_every_alert_severity_and_tier():
+    files = sorted(RULES_DIR.glob("*.test.yml"))
+    assert len(files) == 2
+    result = subprocess.run(
+        ["promtool", "test", "rules", *map(str, files)],
+        capture_output=True,
+        text=True,
+        cwd=RULES_DIR,
+        timeout=300,
+    )
+    assert result.returncode == 0, result.stdout[-4000:] + result.stderr[-2000:]
+    tested = {
+        line.split("alertname: ")[1].strip()
+        for f in files
+        for line in f.read_text().splitlines()
+        if "alertname: " in line
+    }
+    rules = yaml.safe_load((RULES_DIR / "leanvibe.rules.yml").read_text())
+    assert tested == {r["alert"] for g in rules["groups"] for r in g["rules"]}  # every alert
+
+
+@pytest.mark.services
+def test_it_fires_the_enterprise_response_time_alert_in_a_real_prometheus(loaded, tmp_path):
+    rule_file = tmp_path / RULE_FILE_NAME
+    rule_file.write_text(render(export_rules()))
+    extra = {
+        "rule_files": [str(rule_file)],
+        "global": {"scrape_interval": "1s", "evaluation_interval": "1s"},
+    }
+    with running_demo(tmp_path, extra) as (env, prometheus):
+        env.start_scenario("latency_spike", 10, {"tenant_tier": "enterprise"})  # type: ignore[attr-defined]
+        firing = 'ALERTS{alertname="LeanVibeHighResponseTime", alertstate="firing"}'
+        deadline = time.monotonic() + 60
+        found: list[dict] = []
+        while time.monotonic() < deadline and not found:
+            found = query(prometheus.url, firing)
+            time.sleep(1)
+        assert found, "no LeanVibeHighResponseTime alert fired within a minute"
+        labels = [r["metric"] for r in found]
+        assert {label["tenant_tier"] for label in labels} == {"enterprise"}
+        assert {label["severity"] for label in labels} <= {"warning", "critical"}
+        assert all(label["threshold"] == "api_p95_latency.enterprise" for label in labels)
+        assert not query(prometheus.url, 'ALERTS{alertname="LeanVibeHighErrorRate"}')
+
+
+@pytest.mark.services
+def test_it_rewrites_the_rule_file_and_reloads_prometheus_after_a_change(
+    loaded, tmp_path, settings
+):
+    settings.PROMETHEUS_RULES_DIR = tmp_path / "rules"
+    config = yaml.safe_dump(
+        {"global": {"evaluation_interval": "1s"}, "rule_files": [str(tmp_path / "rules" / "*.yml")]}
+    )
+    prometheus = services.prometheus(tmp_path, config).start()
+    try:
+        settings.PROMETHEUS_URL = prometheus.url
+        Threshold.objects.filter(key="api_error_rate").update(warning=2.5)
+        assert publish_rules() == "reloaded"
+        with urllib.request.urlopen(f"{prometheus.url}/api/v1/rules", timeout=10) as response:
+            groups = json.load(response)["data"]["groups"]
+        queries = [r["query"] for g in groups for r in g["rules"]]
+        assert len(queries) == 2 * Threshold.objects.count()
+        assert any('5.."}' in q and "> 2.5" in q for q in queries), queries
+    finally:
+        prometheus.stop()
+
+
+def test_it_says_when_prometheus_cannot_reload(loaded, tmp_path, settings):
+    settings.PROMETHEUS_RULES_DIR = tmp_path
+    settings.PROMETHEUS_URL = f"http://127.0.0.1:{services.free_port()}"
+    outcome = publish_rules()
+    assert outcome.startswith("reload failed: ConnectionError")
+    assert (tmp_path / RULE_FILE_NAME).exists()
