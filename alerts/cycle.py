@@ -11,6 +11,7 @@ from typing import Any
 from django.db import connection, transaction
 from django.db.models import Field
 
+from alerts import notifications
 from alerts.choices import State
 from alerts.evaluation import Reading, judge, relative_change
 from alerts.models import Check, StateChange, Threshold
@@ -106,6 +107,7 @@ def evaluate_cycle(now: float | None = None) -> CycleResult:
         Check.objects.bulk_create([c for c in to_save if c.pk is None], batch_size=500)
         _update_checks([c for c in to_save if c.pk is not None], fields)
         StateChange.objects.bulk_create(changes)
+        notifications.queue_notifications(changes)  # sent by Celery after the commit
         health.record_heartbeat(health.EVALUATION_HEARTBEAT)
     return CycleResult(
         now, len(to_save), len(changes), len(set(jobs)), time.perf_counter() - started
