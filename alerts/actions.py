@@ -5,10 +5,12 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+from django.contrib.auth.models import User
 from django.db import transaction
 from django.db.models import Model
+from django.utils import timezone
 
-from alerts.models import Alert, Threshold
+from alerts.models import Alert, FiringAlert, Threshold
 from metrics.models import Dashboard, Metric, Panel
 from metrics.playbook import Playbook
 
@@ -154,3 +156,15 @@ def load_playbook(playbook: Playbook) -> LoadReport:
             for i, p in enumerate(board.panels)
         )
     return report
+
+
+@transaction.atomic
+def acknowledge_alert(alert: FiringAlert, *, actor: User, comment: str) -> FiringAlert:
+    """Someone is on it: who, when and what they said. A second acknowledgement replaces the
+    first (a hand-over at the end of a shift); the row keeps the last one, Alertmanager's
+    deliveries never touch it, and an alert that fires again with a new start is a new row."""
+    FiringAlert.objects.filter(pk=alert.pk).update(
+        acknowledged_by=actor, acknowledged_at=timezone.now(), ack_comment=comment
+    )
+    alert.refresh_from_db()
+    return alert

@@ -9,4 +9,14 @@ app_name = "alerts"
 urlpatterns = [
     path("api/status", views.api_status, name="api-status"),
     path("checks/<int:pk>/history", views.check_history, name="check-history"),
+    path("api/alertmanager/webhook", views.alertmanager_webhook, name="alertmanager-webhook"),
+    path("alerts/", views.firing_alerts, name="firing"),
+    path("alerts/<int:pk>/acknowledge", views.acknowledge_alert, name="firing-ack"),
+    path("alerts/silences", views.silences, name="silences"),
+    path("alerts/silences/new", views.create_silence, name="silence-create"),
+    path(
+        "alerts/silences/<uuid:silence_id>/expire",
+        views.expire_silence,
+        name="silence-expire",
+    ),
 ]

@@ -64,6 +64,12 @@ NAV_ITEMS: tuple[NavItem, ...] = (
         ("database-performance",),
     ),
     NavItem(
+        "Alerts",
+        "alerts:firing",
+        "What Alertmanager says is firing now, who is on it, runbooks and silences.",
+        "controlpanel.view_operations",
+    ),
+    NavItem(
         "Administration",
         "admin:index",
         "Users, roles, Celery schedules and, as they arrive, thresholds and runbooks.",

@@ -3,6 +3,7 @@ each on a free port with a temporary data directory, stopped when the session en
 
 from __future__ import annotations
 
+import json
 import shutil
 import socket
 import subprocess
@@ -167,3 +168,37 @@ def victoria_metrics(data_dir: Path) -> Service:
         lambda: http_ok(f"{url}/health"),
         url,
     )
+
+
+def post_alerts(alertmanager_url: str, alerts: list[dict]) -> None:
+    """Hand alerts to Alertmanager as Prometheus does (``POST /api/v2/alerts``)."""
+    request = urllib.request.Request(
+        f"{alertmanager_url}/api/v2/alerts",
+        data=json.dumps(alerts).encode(),
+        headers={"Content-Type": "application/json"},
+        method="POST",
+    )
+    with urllib.request.urlopen(request, timeout=5) as response:
+        assert response.status == 200, response.read()
+
+
+def webhook_alertmanager_config(webhook_url: str, token_file: Path) -> str:
+    """An Alertmanager that delivers to the panel's webhook at once and repeats every 2 s
+    (so a test sees the same alert delivered more than once)."""
+    return f"""
+route:
+  receiver: panel
+  group_by: [alertname, severity, tenant_tier]
+  group_wait: 0s
+  group_interval: 1s
+  repeat_interval: 2s
+receivers:
+  - name: panel
+    webhook_configs:
+      - url: {webhook_url}
+        send_resolved: true
+        http_config:
+          authorization:
+            type: Bearer
+            credentials_file: {token_file}
+"""

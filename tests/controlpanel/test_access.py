@@ -49,7 +49,30 @@ EXPECTATIONS: dict[str, Expect] = {
     "alerts:check-history": Expect(
         anonymous=302, business=404, sre=200, admin=200, kwargs={"pk": 1}
     ),
+    # Alertmanager's webhook: no session opens it, only the bearer token (set in the test).
+    "alerts:alertmanager-webhook": Expect(
+        anonymous=401, business=401, sre=401, admin=401, method="post"
+    ),
+    "alerts:firing": Expect(anonymous=302, business=403, sre=200, admin=200),
+    # Posted without a comment: refused as a bad form, once the role is let in.
+    "alerts:firing-ack": Expect(
+        anonymous=302, business=403, sre=400, admin=400, method="post", kwargs={"pk": 1}
+    ),
+    "alerts:silences": Expect(anonymous=302, business=403, sre=200, admin=200),
+    # GET is the form; POST creates.
+    "alerts:silence-create": Expect(anonymous=302, business=403, sre=200, admin=200),
+    # An unknown silence: the SRE is sent back to the list with the error as a message.
+    "alerts:silence-expire": Expect(
+        anonymous=302,
+        business=403,
+        sre=302,
+        admin=302,
+        method="post",
+        kwargs={"silence_id": "00000000-0000-4000-8000-000000000000"},
+    ),
 }
+# Outside the login: Alertmanager proves itself with the bearer token instead.
+BEARER_ONLY = {"alerts:alertmanager-webhook"}
 # The admin site is one family: only staff get in; everyone else is sent to a login page.
 ADMIN_SAMPLES = (
     "admin:index",
@@ -82,10 +105,11 @@ def test_it_states_an_expectation_for_every_url():
 
 @pytest.fixture
 def playbook_loaded(db):
-    """The dashboards and one check, for the URLs that show them."""
+    """The dashboards, one check and one firing alert, for the URLs that show them."""
     from django.core.management import call_command
 
     from alerts.models import Check, Threshold
+    from tests.factories import make_firing_alert
 
     call_command("load_playbook", stdout=open(os.devnull, "w"))  # noqa: SIM115
     Check.objects.create(
@@ -94,6 +118,7 @@ def playbook_loaded(db):
         labels={"instance": "leanvibe-node-1"},
         signature="node_cpu{x}",
     )
+    make_firing_alert(pk=1)
 
 
 @pytest.fixture
@@ -110,9 +135,11 @@ def clients(client, business_client, sre_client, admin_client):
 @pytest.mark.parametrize("persona", PERSONAS)
 @pytest.mark.parametrize("name", sorted(EXPECTATIONS))
 def test_it_answers_each_persona_as_expected(
-    clients, persona, name, settings, prometheus_server, playbook_loaded
+    clients, persona, name, settings, prometheus_server, alertmanager_server, playbook_loaded
 ):
     settings.PROMETHEUS_URL = prometheus_server.url
+    settings.ALERTMANAGER_URL = alertmanager_server.url
+    settings.ALERTMANAGER_WEBHOOK_TOKEN = "a-token-no-persona-sends"
     expect = EXPECTATIONS[name]
     response = getattr(clients[persona], expect.method)(reverse(name, kwargs=expect.kwargs))
     assert response.status_code == expect.for_persona(persona), (persona, name)
@@ -137,7 +164,7 @@ def test_it_sends_anonymous_visitors_to_login_from_every_page_but_the_public_one
     public = {name for name, e in EXPECTATIONS.items() if e.anonymous == 200} | {"logout"}
     assert public == {"health", "health-db", "metrics", "login", "logout"}
     for name, expect in EXPECTATIONS.items():
-        if name in public:
+        if name in public or name in BEARER_ONLY:
             continue
         response = client.get(reverse(name, kwargs=expect.kwargs))
         assert response.status_code == 302 and response["Location"].startswith(LOGIN), name
@@ -152,6 +179,8 @@ def test_it_shows_only_the_navigation_a_user_may_open(sre_client, admin_client, 
     assert 'href="/d/kubernetes-overview"' in sre
     assert 'href="/d/kubernetes-overview"' not in business
     assert 'href="/d/business-metrics"' in business
+    assert 'href="/alerts/"' in sre
+    assert 'href="/alerts/"' not in business
 
 
 @pytest.mark.django_db

@@ -1,0 +1,284 @@
+"""The one module that talks to Alertmanager (its v2 API): the alerts it holds with their
+silence status, and silences listed, created and expired.
+
+Everything else asks this module; tests run it against real Alertmanager processes. Failures
+are raised as ``AlertmanagerError`` with a kind, because "Alertmanager is down" and
+"Alertmanager refused this silence" call for different things from the person on call.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+import requests
+from django.conf import settings
+
+# (connect, read) in seconds. Alertmanager answers these calls in milliseconds; a page that
+# waits longer is worse than one that says "Alertmanager unreachable".
+TIMEOUT = (2.0, 5.0)
+
+
+class AlertmanagerError(Exception):
+    """Alertmanager could not be asked, or refused or garbled the answer."""
+
+    UNREACHABLE = "unreachable"
+    TIMEOUT = "timeout"
+    REJECTED = "rejected"  # it answered 4xx/5xx: a bad silence, an unknown id, ...
+    BAD_ANSWER = "bad_answer"
+
+    WORDS = {
+        UNREACHABLE: "Alertmanager unreachable",
+        TIMEOUT: "Alertmanager did not answer in time",
+        REJECTED: "Alertmanager refused the request",
+        BAD_ANSWER: "Alertmanager gave an answer the panel does not understand",
+    }
+
+    def __init__(self, kind: str, reason: str, url: str, status: int | None = None) -> None:
+        super().__init__(f"{self.WORDS[kind]} ({url}): {reason}")
+        self.kind, self.reason, self.url, self.status = kind, reason, url, status
+
+    @property
+    def is_down(self) -> bool:
+        return self.kind in (self.UNREACHABLE, self.TIMEOUT)
+
+    @property
+    def is_not_found(self) -> bool:
+        # Alertmanager 0.25 (Debian's) answers an unknown silence id with 500 "silence not
+        # found"; later versions with 404.
+        return self.status == 404 or (self.kind == self.REJECTED and "not found" in self.reason)
+
+
+# --- matchers --------------------------------------------------------------------------------
+
+LABEL_NAME = re.compile(r"[a-zA-Z_][a-zA-Z0-9_]*")
+# name="value", name!="value", name=~"regex", name!~"regex" (Alertmanager's and amtool's syntax).
+MATCHER = re.compile(
+    r'^\s*(?P<name>[^\s=!~"]+)\s*(?P<op>=~|!~|!=|=)\s*"(?P<value>(?:[^"\\]|\\.)*)"\s*$'
+)
+OPERATORS = {"=": (False, True), "!=": (False, False), "=~": (True, True), "!~": (True, False)}
+
+
+@dataclass(frozen=True)
+class Matcher:
+    name: str
+    value: str
+    is_regex: bool = False
+    is_equal: bool = True
+
+    @classmethod
+    def parse(cls, text: str) -> Matcher:
+        """One line of ``name="value"`` syntax; raises ValueError saying what is wrong."""
+        found = MATCHER.match(text)
+        if not found:
+            raise ValueError(
+                f'{text.strip()!r} is not a matcher like name="value", name!="value", '
+                'name=~"regex" or name!~"regex"'
+            )
+        name = found["name"]
+        if not LABEL_NAME.fullmatch(name):
+            raise ValueError(f"{name!r} is not a label name")
+        value = re.sub(r"\\(.)", r"\1", found["value"])
+        is_regex, is_equal = OPERATORS[found["op"]]
+        if is_regex:
+            try:
+                re.compile(value)
+            except re.error as exc:
+                raise ValueError(f"{name}: {value!r} is not a regular expression: {exc}") from exc
+        return cls(name, value, is_regex, is_equal)
+
+    def __str__(self) -> str:
+        op = {v: k for k, v in OPERATORS.items()}[(self.is_regex, self.is_equal)]
+        escaped = self.value.replace("\\", "\\\\").replace('"', '\\"')
+        return f'{self.name}{op}"{escaped}"'
+
+    def matches(self, labels: dict[str, str]) -> bool:
+        """As Alertmanager decides: a missing label is the empty string, regexes are anchored."""
+        value = labels.get(self.name, "")
+        hit = re.fullmatch(self.value, value) is not None if self.is_regex else value == self.value
+        return hit == self.is_equal
+
+    def to_api(self) -> dict[str, Any]:
+        return {
+            "name": self.name,
+            "value": self.value,
+            "isRegex": self.is_regex,
+            "isEqual": self.is_equal,
+        }
+
+    @classmethod
+    def from_api(cls, data: dict[str, Any]) -> Matcher:
+        return cls(
+            str(data["name"]),
+            str(data["value"]),
+            bool(data.get("isRegex", False)),
+            bool(data.get("isEqual", True)),
+        )
+
+
+# --- what Alertmanager holds -------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class HeldAlert:
+    """An alert as Alertmanager holds it now: ``state`` is active, suppressed or unprocessed;
+    ``silenced_by`` the ids of the silences that mute it."""
+
+    fingerprint: str
+    labels: dict[str, str]
+    state: str
+    silenced_by: tuple[str, ...]
+    inhibited_by: tuple[str, ...]
+
+    @property
+    def is_silenced(self) -> bool:
+        return bool(self.silenced_by)
+
+
+@dataclass(frozen=True)
+class Silence:
+    id: str
+    matchers: tuple[Matcher, ...]
+    starts_at: datetime
+    ends_at: datetime
+    state: str  # active, pending or expired
+    created_by: str
+    comment: str
+
+    def matches(self, labels: dict[str, str]) -> bool:
+        return all(m.matches(labels) for m in self.matchers)
+
+    @property
+    def matchers_text(self) -> str:
+        return ", ".join(str(m) for m in self.matchers)
+
+
+def _parse_time(text: str) -> datetime:
+    return datetime.fromisoformat(text)
+
+
+def _base(url: str | None) -> str:
+    return (url or settings.ALERTMANAGER_URL).rstrip("/")
+
+
+def _request(
+    method: str,
+    path: str,
+    *,
+    json: Any = None,
+    params: dict[str, str] | None = None,
+    url: str | None = None,
+    timeout: float | tuple[float, float] | None = None,
+) -> Any:
+    base = _base(url)
+    try:
+        response = requests.request(
+            method, f"{base}{path}", json=json, params=params, timeout=timeout or TIMEOUT
+        )
+    except requests.Timeout as exc:
+        raise AlertmanagerError(AlertmanagerError.TIMEOUT, "no answer in time", base) from exc
+    except requests.ConnectionError as exc:
+        reason = "connection refused" if "refused" in str(exc) else str(exc)[:200]
+        raise AlertmanagerError(AlertmanagerError.UNREACHABLE, reason, base) from exc
+    except requests.RequestException as exc:
+        raise AlertmanagerError(AlertmanagerError.UNREACHABLE, str(exc)[:200], base) from exc
+    if response.status_code >= 400:
+        # Alertmanager's errors are a JSON string or plain text; either way, short and useful.
+        reason = response.text.strip().strip('"')[:300] or response.reason
+        raise AlertmanagerError(
+            AlertmanagerError.REJECTED,
+            f"HTTP {response.status_code}: {reason}",
+            base,
+            response.status_code,
+        )
+    if not response.content:
+        return None
+    try:
+        return response.json()
+    except ValueError as exc:
+        raise AlertmanagerError(
+            AlertmanagerError.BAD_ANSWER, f"not JSON: {response.text[:100]!r}", base
+        ) from exc
+
+
+def list_alerts(*, url: str | None = None, timeout: float | None = None) -> list[HeldAlert]:
+    """Every alert Alertmanager holds (active, silenced, inhibited), with why it is muted.
+    Alertmanager works out the silence status afresh for each alert on this call."""
+    data = _request("GET", "/api/v2/alerts", url=url, timeout=timeout)
+    try:
+        return [
+            HeldAlert(
+                fingerprint=str(item["fingerprint"]),
+                labels={str(k): str(v) for k, v in item["labels"].items()},
+                state=str(item["status"]["state"]),
+                silenced_by=tuple(item["status"].get("silencedBy") or ()),
+                inhibited_by=tuple(item["status"].get("inhibitedBy") or ()),
+            )
+            for item in data
+        ]
+    except (KeyError, TypeError, AttributeError) as exc:
+        raise AlertmanagerError(
+            AlertmanagerError.BAD_ANSWER, f"unexpected alert list: {exc!r}", _base(url)
+        ) from exc
+
+
+def list_silences(
+    *, states: tuple[str, ...] = ("active", "pending"), url: str | None = None
+) -> list[Silence]:
+    """Silences in the given states, the soonest to end first."""
+    data = _request("GET", "/api/v2/silences", url=url)
+    try:
+        silences = [
+            Silence(
+                id=str(item["id"]),
+                matchers=tuple(Matcher.from_api(m) for m in item["matchers"]),
+                starts_at=_parse_time(item["startsAt"]),
+                ends_at=_parse_time(item["endsAt"]),
+                state=str(item["status"]["state"]),
+                created_by=str(item.get("createdBy", "")),
+                comment=str(item.get("comment", "")),
+            )
+            for item in data
+        ]
+    except (KeyError, TypeError, ValueError, AttributeError) as exc:
+        raise AlertmanagerError(
+            AlertmanagerError.BAD_ANSWER, f"unexpected silence list: {exc!r}", _base(url)
+        ) from exc
+    return sorted((s for s in silences if s.state in states), key=lambda s: s.ends_at)
+
+
+def create_silence(
+    matchers: list[Matcher],
+    *,
+    starts_at: datetime,
+    ends_at: datetime,
+    created_by: str,
+    comment: str,
+    url: str | None = None,
+) -> str:
+    """Create a silence; returns its id."""
+    data = _request(
+        "POST",
+        "/api/v2/silences",
+        json={
+            "matchers": [m.to_api() for m in matchers],
+            "startsAt": starts_at.isoformat(),
+            "endsAt": ends_at.isoformat(),
+            "createdBy": created_by,
+            "comment": comment,
+        },
+        url=url,
+    )
+    if not isinstance(data, dict) or not data.get("silenceID"):
+        raise AlertmanagerError(
+            AlertmanagerError.BAD_ANSWER, f"no silence id in {data!r:.100}", _base(url)
+        )
+    return str(data["silenceID"])
+
+
+def expire_silence(silence_id: str, *, url: str | None = None) -> None:
+    """End a silence now; ending an expired one again is fine, an unknown id is an error
+    (``is_not_found``)."""
+    _request("DELETE", f"/api/v2/silence/{silence_id}", url=url)
