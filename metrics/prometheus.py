@@ -14,13 +14,18 @@ import os
 import re
 import threading
 import time
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
+from functools import partial
+from typing import TypeVar
 
 import requests
 from django.conf import settings
 from prometheus_api_client import PrometheusApiClientException, PrometheusConnect
 from urllib3.util.retry import Retry
+
+T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -211,6 +216,7 @@ def range_query(
     *,
     url: str | None = None,
     timeout: float | None = None,
+    cache_seconds: int = RANGE_CACHE_SECONDS,
 ) -> RangeResult:
     """A range query for a chart, cached briefly in the shared cache: every viewer of a
     dashboard in the same half-minute costs Prometheus one query. Start and end are aligned to
@@ -254,11 +260,114 @@ def range_query(
                 points.append((float(stamp), number))
         series.append(Series(dict(item.get("metric", {})), tuple(points)))
     result = RangeResult(query, tuple(series))
-    cache.set(key, result, RANGE_CACHE_SECONDS)
+    cache.set(key, result, cache_seconds)
     return result
+
+
+def parallel(calls: list[Callable[[], T]]) -> list[T]:
+    """Run calls that wait on Prometheus on the process's query threads; results in order."""
+    futures = [_pool().submit(call) for call in calls]
+    return [future.result() for future in futures]
 
 
 def range_queries(queries: list[str], start: float, end: float, step: float) -> list[RangeResult]:
     """Several range queries in parallel, their results in the same order."""
-    futures = [_pool().submit(range_query, query, start, end, step) for query in queries]
-    return [future.result() for future in futures]
+    return parallel([partial(range_query, query, start, end, step) for query in queries])
+
+
+# Prometheus refuses a range query of more than 11,000 points per series.
+MAX_POINTS = 11_000
+
+
+def range_query_chunked(
+    query: str,
+    start: float,
+    end: float,
+    step: float,
+    *,
+    max_points: int = MAX_POINTS,
+    timeout: float | None = None,
+    cache_seconds: int = RANGE_CACHE_SECONDS,
+) -> RangeResult:
+    """A long range query split into pieces under Prometheus's points limit, run in parallel,
+    and joined back per series. The first failure of a piece is the result's failure."""
+    start, end = step * (start // step), step * (end // step)
+    span = step * (max_points - 1)
+    pieces = []
+    begin = start
+    while begin <= end:
+        finish = min(begin + span, end)
+        pieces.append((begin, finish))
+        begin = finish + step
+    fetch = partial(range_query, timeout=timeout, cache_seconds=cache_seconds)
+    results = parallel([partial(fetch, query, a, b, step) for a, b in pieces])
+    failed = next((r for r in results if not r.is_ok), None)
+    if failed is not None:
+        return failed
+    joined: dict[tuple[tuple[str, str], ...], list[tuple[float, float]]] = {}
+    for result in results:
+        for series in result.series:
+            joined.setdefault(tuple(sorted(series.labels.items())), []).extend(series.points)
+    return RangeResult(
+        query, tuple(Series(dict(labels), tuple(points)) for labels, points in joined.items())
+    )
+
+
+@dataclass(frozen=True)
+class RuleState:
+    """One alerting rule as Prometheus runs it: its health and the alerts it holds now."""
+
+    group: str
+    name: str
+    labels: dict[str, str]
+    health: str
+    last_error: str
+    last_evaluation: str
+    state: str  # inactive, pending or firing
+    alerts: tuple[dict, ...]
+
+
+@dataclass(frozen=True)
+class RulesResult:
+    rules: tuple[RuleState, ...] = ()
+    failure: str = ""
+    reason: str = ""
+
+    @property
+    def is_ok(self) -> bool:
+        return not self.failure
+
+
+def alerting_rules(*, url: str | None = None, timeout: float | None = None) -> RulesResult:
+    """The alerting rules Prometheus has loaded (``/api/v1/rules?type=alert``), with each
+    rule's health, last error and active alerts."""
+    base = (url or settings.PROMETHEUS_URL).rstrip("/")
+    timeout = timeout or max(settings.PROMETHEUS_TIMEOUT, 5.0)
+    try:
+        response = requests.get(f"{base}/api/v1/rules", params={"type": "alert"}, timeout=timeout)
+        body = response.json()
+    except requests.Timeout:
+        return RulesResult(failure=QueryFailure.TIMEOUT, reason=f"no answer within {timeout:g}s")
+    except requests.RequestException as exc:
+        return RulesResult(failure=QueryFailure.UNREACHABLE, reason=_short(exc))
+    except ValueError:
+        return RulesResult(failure=QueryFailure.BAD_ANSWER, reason="answer is not JSON")
+    if response.status_code != 200 or body.get("status") != "success":
+        reason = str(body.get("error", f"HTTP {response.status_code}"))[:300]
+        return RulesResult(failure=QueryFailure.REJECTED, reason=reason)
+    rules = []
+    for group in body["data"].get("groups", []):
+        for rule in group.get("rules", []):
+            rules.append(
+                RuleState(
+                    group=group.get("name", ""),
+                    name=rule.get("name", ""),
+                    labels=dict(rule.get("labels") or {}),
+                    health=rule.get("health", "unknown"),
+                    last_error=rule.get("lastError", ""),
+                    last_evaluation=rule.get("lastEvaluation", ""),
+                    state=rule.get("state", "inactive"),
+                    alerts=tuple(rule.get("alerts") or ()),
+                )
+            )
+    return RulesResult(tuple(rules))

@@ -128,9 +128,11 @@ def redis_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[services.
 
 
 @contextmanager
-def running_demo(tmp: Path) -> Iterator[tuple[object, services.Service]]:
+def running_demo(
+    tmp: Path, extra_config: dict | None = None
+) -> Iterator[tuple[object, services.Service]]:
     """The demo workload scraped every second by a real Prometheus, once rate() has two
-    samples: (environment, Prometheus)."""
+    samples: (environment, Prometheus). ``extra_config`` is merged into prometheus.yml."""
     from demo import workload
 
     env = workload.DemoEnvironment(tmp / "state.json")
@@ -145,6 +147,7 @@ def running_demo(tmp: Path) -> Iterator[tuple[object, services.Service]]:
                 "static_configs": [{"targets": [f"127.0.0.1:{port}"]}],
             }
         ],
+        **(extra_config or {}),
     }
     prometheus = services.prometheus(tmp, yaml.safe_dump(config)).start()
     query = urllib.parse.urlencode({"query": "count_over_time(http_requests_total[1m])"})

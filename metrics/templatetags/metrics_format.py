@@ -30,3 +30,19 @@ def with_unit(value: float | None, unit: str) -> str:
 def relative_unit(value: float | None) -> str:
     """A relative threshold's value: a signed percent change."""
     return "—" if value is None else f"{value:+.1f} %"
+
+
+@register.filter
+def duration(seconds: float | None) -> str:
+    """Seconds as a short duration: 0s, 45s, 5m, 2h 10m, 3d 4h."""
+    if seconds is None:
+        return "—"
+    total = round(seconds)
+    if total < 60:
+        return f"{total}s"
+    days, rest = divmod(total, 86400)
+    hours, rest = divmod(rest, 3600)
+    minutes = rest // 60
+    parts = [(days, "d"), (hours, "h"), (minutes, "m")]
+    shown = [f"{n}{u}" for n, u in parts if n][:2]
+    return " ".join(shown)

@@ -18,7 +18,7 @@ from kubernetes import client, config
 
 from alerts.choices import State
 from alerts.cycle import evaluate_cycle
-from alerts.models import Check, StateChange
+from alerts.models import Check, StateChange, Threshold
 from demo import kube, workload
 from demo.backfill import PAST_INCIDENTS, PastIncident, backfill
 from demo.kube.resources import START_SECONDS
@@ -163,6 +163,35 @@ def test_it_breaches_enterprise_latency_in_a_spike_and_returns_to_ok_after_it(li
     # the first cycle turns the new check from no_data to ok
     assert changes[0] == (State.NO_DATA, State.OK), changes
     assert changes[1][1] in State.BREACHED and changes[-1][1] == State.OK, changes
+
+
+@pytest.mark.django_db
+def test_it_backtests_a_proposed_threshold_over_the_history(live, settings, admin_client):
+    """The change form's backtest over four days of demo history: the cache degradation three
+    days ago goes critical with the playbook's levels, and a warning raised to 99.5 % would
+    have been breached far longer. A table and a chart with both thresholds."""
+    _, prometheus = live
+    settings.PROMETHEUS_URL = prometheus.url
+    call_command("load_playbook", stdout=open(os.devnull, "w"))  # noqa: SIM115
+    threshold = Threshold.objects.get(key="redis_hit_rate")
+    page = admin_client.get(f"/admin/alerts/threshold/{threshold.pk}/change/").content.decode()
+    url = f"/admin/alerts/threshold/{threshold.pk}/backtest/"
+    assert url in page
+    params = {"direction": "below", "warning": "99.5", "critical": "70"}
+    params |= {"for_warning": "5m", "for_critical": "5m"}
+    response = admin_client.get(url, params)
+    fragment = response.content.decode()
+    assert 'data-testid="backtest-table"' in fragment and 'id="backtest-figure"' in fragment
+    windows = {label: (now, then) for label, now, then in response.context["outcome"].windows}
+    now, then = windows["7 days"]
+    assert now.entered["critical"] >= 1  # the incident three days ago: 70 % and below
+    # a warning at 99.5 % is breached far more often, and longer, than the playbook's 85 %
+    assert then.seconds["warning"] + then.seconds["critical"] > (
+        now.seconds["warning"] + now.seconds["critical"]
+    )
+    figure = response.context["figure"]
+    labels = [a["text"] for a in figure["layout"]["annotations"]]
+    assert labels == ["current warning", "proposed warning", "critical (unchanged)"]
 
 
 def test_it_moves_enterprise_latency_until_the_backend_scales_to_six(tmp_path):

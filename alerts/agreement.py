@@ -1,0 +1,61 @@
+"""Do the panel and Prometheus agree? The panel evaluates its checks itself; Prometheus runs
+the rules exported from the same thresholds. For each check, the panel's state is compared with
+the alerts Prometheus holds for that threshold and series (its ``ALERTS``, as the rules API
+reports them), and each exported rule shows its health."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from alerts.choices import State
+from alerts.models import Check
+from metrics.prometheus import RuleState
+
+# What Prometheus can say about a check: the worst alert it holds for it.
+RANK = {"ok": 0, "pending": 1, "warning": 2, "critical": 3}
+
+
+@dataclass(frozen=True)
+class Comparison:
+    check: Check
+    panel: str
+    prometheus: str  # ok, pending, warning or critical
+    verdict: str  # agree, differ, cannot compare
+
+    @property
+    def agrees(self) -> bool:
+        return self.verdict == "agree"
+
+
+def prometheus_state(check: Check, rules: list[RuleState]) -> str:
+    """The worst of the alerts Prometheus holds for this check's threshold and series: firing
+    alerts by their severity, pending ones as pending, none as ok."""
+    worst = "ok"
+    for rule in rules:
+        if rule.labels.get("threshold") != check.threshold.key:
+            continue
+        for alert in rule.alerts:
+            labels = alert.get("labels", {})
+            if any(labels.get(k) != v for k, v in check.labels.items()):
+                continue
+            if alert.get("state") == "firing":
+                state = labels.get("severity", rule.labels.get("severity", "warning"))
+            else:
+                state = "pending"
+            if RANK.get(state, 0) > RANK[worst]:
+                worst = state
+    return worst
+
+
+def compare(checks: list[Check], rules: list[RuleState]) -> list[Comparison]:
+    out = []
+    for check in checks:
+        theirs = prometheus_state(check, rules)
+        if check.state in State.UNKNOWN:
+            verdict = "cannot compare"  # the panel has no value to judge; Prometheus neither
+        elif check.state == theirs:
+            verdict = "agree"
+        else:
+            verdict = "differ"
+        out.append(Comparison(check, check.state, theirs, verdict))
+    return out

@@ -1,0 +1,247 @@
+"""Backtest a threshold before saving it: replay the last 30 days of its metric through the
+panel's own evaluation (``judge``, with ``for:`` semantics at the evaluation step) for the
+current and the proposed levels, and count what each would have done over the last 1, 7 and
+30 days: how often it went pending, warning and critical, how long it stayed, how often it
+flapped (went back to ok after leaving it)."""
+
+from __future__ import annotations
+
+import math
+import time
+from dataclasses import dataclass, field
+from functools import partial
+
+from django.conf import settings
+
+from alerts.choices import Direction, State
+from alerts.evaluation import Rule, relative_change
+from alerts.models import Threshold
+from metrics import prometheus
+from metrics.playbook import duration_seconds
+
+WINDOWS = (("1 day", 86_400), ("7 days", 7 * 86_400), ("30 days", 30 * 86_400))
+COUNTED = (State.PENDING, State.WARNING, State.CRITICAL)
+CHART_POINTS = 1_500
+# The change form backtests the current threshold as it opens; the proposals typed next reuse
+# the same 30 days of data for a few minutes instead of asking Prometheus again.
+CACHE_SECONDS = 300
+
+
+def backtest_step() -> int:
+    """The replay's step: the evaluation interval, but not under a minute (30 days at 15 s
+    would be 172,800 points a series for little more truth)."""
+    return max(int(settings.EVALUATION_INTERVAL), 60)
+
+
+@dataclass
+class Tally:
+    """What one rule did over one window."""
+
+    entered: dict[str, int] = field(default_factory=lambda: dict.fromkeys(COUNTED, 0))
+    seconds: dict[str, float] = field(default_factory=lambda: dict.fromkeys(COUNTED, 0.0))
+    flaps: int = 0
+    no_data_seconds: float = 0.0
+
+
+@dataclass
+class Outcome:
+    """The backtest of a threshold: per window, a tally for the current and the proposed rule,
+    and the series replayed (for the chart)."""
+
+    windows: list[tuple[str, Tally, Tally]]
+    series: list[prometheus.Series]
+    step: int
+    seconds: float
+    error: str = ""
+
+
+def _series_key(labels: dict[str, str], threshold: Threshold) -> tuple[tuple[str, str], ...]:
+    group = threshold.metric.group_by or list(threshold.scope)
+    return tuple((name, labels.get(name, "")) for name in group)
+
+
+def _by_series(
+    result: prometheus.RangeResult, threshold: Threshold, shift: float = 0.0
+) -> dict[tuple[tuple[str, str], ...], dict[float, float]]:
+    out: dict[tuple[tuple[str, str], ...], dict[float, float]] = {}
+    for series in result.series:
+        if any(series.labels.get(k) != v for k, v in threshold.scope.items()):
+            continue
+        points = out.setdefault(_series_key(series.labels, threshold), {})
+        points.update((t + shift, v) for t, v in series.points)
+    return out
+
+
+def _fetch(
+    threshold: Threshold, start: float, end: float, step: int
+) -> dict[str, prometheus.RangeResult]:
+    """The metric, its traffic guard and its past window, over the range, in parallel."""
+    metric = threshold.metric
+    jobs = {"value": (metric.query, start, end)}
+    if metric.volume_query:
+        jobs["volume"] = (metric.volume_query, start, end)
+    if threshold.relative_to:
+        back = duration_seconds(threshold.relative_to)
+        jobs["baseline"] = (metric.query, start - back, end - back)
+    fetch = partial(prometheus.range_query_chunked, cache_seconds=CACHE_SECONDS, timeout=30)
+    results = prometheus.parallel([partial(fetch, q, a, b, step) for q, a, b in jobs.values()])
+    return dict(zip(jobs, results, strict=True))
+
+
+def replay(
+    times: list[float],
+    values: dict[float, float],
+    rule: Rule,
+    *,
+    volumes: dict[float, float] | None = None,
+    baselines: dict[float, float] | None = None,
+    min_volume: float | None = None,
+) -> list[str]:
+    """The state after each evaluation time, as the panel's cycle would have judged it.
+
+    The same decisions as ``judge`` (tests compare the two on random series), without building
+    a ``Memory`` per step: a 30-day replay is 43,200 steps a series and rule."""
+    above = rule.direction == Direction.ABOVE
+    warning, critical = rule.warning, rule.critical
+    warning_since: float | None = None
+    critical_since: float | None = None
+    states: list[str] = []
+    for t in times:
+        value = values.get(t)
+        if baselines is not None:
+            value = relative_change(value, baselines.get(t))
+        missing = value is None or math.isnan(value) or math.isinf(value)
+        if not missing and min_volume is not None:
+            volume = volumes.get(t) if volumes is not None else None
+            missing = volume is None or volume < min_volume
+        if missing:
+            warning_since = critical_since = None
+            states.append(State.NO_DATA)
+            continue
+        assert value is not None
+        is_critical = critical is not None and (value > critical if above else value < critical)
+        is_warning = is_critical or (value > warning if above else value < warning)
+        warning_since = (warning_since or t) if is_warning else None
+        critical_since = (critical_since or t) if is_critical else None
+        if critical_since is not None and t - critical_since >= rule.for_critical:
+            states.append(State.CRITICAL)
+        elif warning_since is not None and t - warning_since >= rule.for_warning:
+            states.append(State.WARNING)
+        elif is_warning:
+            states.append(State.PENDING)
+        else:
+            states.append(State.OK)
+    return states
+
+
+def tally(times: list[float], states: list[str], since: float, step: int) -> Tally:
+    out = Tally()
+    previous = None
+    for t, state in zip(times, states, strict=True):
+        if t < since:
+            previous = state
+            continue
+        if state in COUNTED:
+            out.seconds[state] += step
+            if state != previous:
+                out.entered[state] += 1
+        elif state == State.NO_DATA:
+            out.no_data_seconds += step
+        if state == State.OK and previous in COUNTED:
+            out.flaps += 1
+        previous = state
+    return out
+
+
+def _merge(tallies: list[Tally]) -> Tally:
+    out = Tally()
+    for item in tallies:
+        for state in COUNTED:
+            out.entered[state] += item.entered[state]
+            out.seconds[state] += item.seconds[state]
+        out.flaps += item.flaps
+        out.no_data_seconds += item.no_data_seconds
+    return out
+
+
+def backtest(threshold: Threshold, proposed: Rule, *, now: float | None = None) -> Outcome:
+    """Replay the last 30 days for the threshold's current rule and for ``proposed``."""
+    started = time.perf_counter()
+    step = backtest_step()
+    end = step * ((now or time.time()) // step)
+    start = end - WINDOWS[-1][1]
+    fetched = _fetch(threshold, start, end, step)
+    for result in fetched.values():
+        if not result.is_ok:
+            reason = f"{result.failure}: {result.reason}"
+            return Outcome([], [], step, time.perf_counter() - started, error=reason)
+    values = _by_series(fetched["value"], threshold)
+    volumes = _by_series(fetched["volume"], threshold) if "volume" in fetched else None
+    baselines = None
+    if "baseline" in fetched:
+        back = duration_seconds(threshold.relative_to)
+        baselines = _by_series(fetched["baseline"], threshold, shift=back)
+    times = [start + i * step for i in range(int((end - start) // step) + 1)]
+    current = threshold.rule()
+    per_rule: dict[str, list[list[str]]] = {"current": [], "proposed": []}
+    for key, points in values.items():
+        for name, rule in (("current", current), ("proposed", proposed)):
+            per_rule[name].append(
+                replay(
+                    times,
+                    points,
+                    rule,
+                    volumes=volumes.get(key, {}) if volumes is not None else None,
+                    baselines=baselines.get(key, {}) if baselines is not None else None,
+                    min_volume=threshold.metric.min_volume,
+                )
+            )
+    windows = []
+    for label, seconds in WINDOWS:
+        since = end - seconds
+        windows.append(
+            (
+                label,
+                _merge([tally(times, s, since, step) for s in per_rule["current"]]),
+                _merge([tally(times, s, since, step) for s in per_rule["proposed"]]),
+            )
+        )
+    shown = [
+        prometheus.Series(
+            dict(key),
+            _thin(sorted(_compared(points, baselines, key).items()), threshold.direction),
+        )
+        for key, points in values.items()
+    ]
+    return Outcome(windows, shown, step, time.perf_counter() - started)
+
+
+def _compared(
+    points: dict[float, float],
+    baselines: dict[tuple[tuple[str, str], ...], dict[float, float]] | None,
+    key: tuple[tuple[str, str], ...],
+) -> dict[float, float]:
+    """What the thresholds compare: the value, or its percent change for relative ones."""
+    if baselines is None:
+        return points
+    past = baselines.get(key, {})
+    out = {}
+    for t, value in points.items():
+        change = relative_change(value, past.get(t))
+        if change is not None:
+            out[t] = change
+    return out
+
+
+def _thin(points: list[tuple[float, float]], direction: str) -> tuple[tuple[float, float], ...]:
+    """At most CHART_POINTS points for the chart, keeping each bucket's worst value (highest
+    for an upper threshold, lowest for a lower one) so that short breaches stay visible."""
+    if len(points) <= CHART_POINTS:
+        return tuple(points)
+    size = -(-len(points) // CHART_POINTS)
+    out = []
+    for i in range(0, len(points), size):
+        bucket = points[i : i + size]
+        worst = max if direction == "above" else min
+        out.append(worst(bucket, key=lambda p: p[1]))
+    return tuple(out)

@@ -1,0 +1,256 @@
+"""Admin forms of the tuning workflow. Every message is put on the field it is about; nothing is
+saved while one remains."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from django import forms
+from django.conf import settings
+
+from alerts.choices import Direction, Severity
+from alerts.models import Alert, Threshold, TuningNote
+from metrics import prometheus
+from metrics.models import Metric
+from metrics.playbook import duration_seconds
+
+ALERT_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+LABEL_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+THRESHOLD_KEY = re.compile(r"^[a-z0-9_]+(\.[a-z0-9_-]+)*$")
+# A relative threshold compares with a past window: an hour at least (shorter is noise), a
+# quarter at most (longer outlives the retention).
+RELATIVE_MIN, RELATIVE_MAX = 3600, 92 * 86400
+
+NOTE_HELP = (
+    "Why this change: what you saw, what you expect (required; it is kept with the change, "
+    "the playbook's alert-tuning process)."
+)
+
+
+def check_promql(query: str) -> str | None:
+    """Prometheus's own verdict on a query: None when it ran, else the message to show."""
+    result = prometheus.instant_query(query)
+    if result.failure == prometheus.QueryFailure.REJECTED:
+        return f"Prometheus rejected this query: {result.reason}"
+    if not result.is_ok:
+        return (
+            f"The query could not be checked because Prometheus at {settings.PROMETHEUS_URL} "
+            f"did not answer ({result.failure}: {result.reason}). Try again when it is back."
+        )
+    return None
+
+
+def _duration(value: str) -> str:
+    value = (value or "").strip()
+    if not value:
+        raise forms.ValidationError("Give a duration such as 0s (at once), 30s, 5m or 1h.")
+    try:
+        duration_seconds(value)
+    except ValueError as exc:
+        raise forms.ValidationError(f"{exc}.", code="duration") from exc
+    return value
+
+
+class ThresholdTuningForm(forms.ModelForm):
+    tuning_note = forms.CharField(
+        widget=forms.Textarea(attrs={"rows": 3, "cols": 80}),
+        help_text=NOTE_HELP,
+        label="Alert-tuning note",
+    )
+
+    class Meta:
+        model = Threshold
+        fields = [
+            "key",
+            "metric",
+            "alert",
+            "scope",
+            "direction",
+            "warning",
+            "critical",
+            "for_warning",
+            "for_critical",
+            "relative_to",
+        ]
+        help_texts = {
+            "scope": 'Labels the check is kept to, e.g. {"tenant_tier": "enterprise"}; {} for all.',
+            "for_warning": "How long the warning level must hold: 0s, 30s, 5m, 1h.",
+            "for_critical": "How long the critical level must hold.",
+            "relative_to": (
+                "Leave empty for an absolute threshold; a past window such as 7d or 30d makes "
+                "the levels percent changes against it (-10 means 10 % below)."
+            ),
+        }
+
+    def clean_key(self) -> str:
+        key = self.cleaned_data["key"]
+        if not THRESHOLD_KEY.match(key):
+            raise forms.ValidationError(
+                "Use lower-case letters, digits and underscores, with dots between parts, "
+                "like api_p95_latency.enterprise."
+            )
+        return str(key)
+
+    def clean_for_warning(self) -> str:
+        return _duration(self.cleaned_data.get("for_warning", ""))
+
+    def clean_for_critical(self) -> str:
+        return _duration(self.cleaned_data.get("for_critical", ""))
+
+    def clean_relative_to(self) -> str:
+        value = (self.cleaned_data.get("relative_to") or "").strip()
+        if not value:
+            return ""
+        seconds = duration_seconds(_duration(value))
+        if not RELATIVE_MIN <= seconds <= RELATIVE_MAX:
+            raise forms.ValidationError(
+                "Compare with a window between 1h and 92d (7d for the same time last week, "
+                "30d for last month)."
+            )
+        return value
+
+    def clean_scope(self) -> dict[str, str]:
+        scope = self.cleaned_data.get("scope") or {}
+        if not isinstance(scope, dict) or not all(
+            isinstance(k, str) and isinstance(v, str) and LABEL_NAME.match(k)
+            for k, v in scope.items()
+        ):
+            raise forms.ValidationError(
+                'A scope is an object of label names to values, e.g. {"tenant_tier": "team"}.'
+            )
+        return scope
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean() or {}
+        direction = data.get("direction")
+        warning, critical = data.get("warning"), data.get("critical")
+        if direction and warning is not None and critical is not None:
+            if direction == Direction.ABOVE and not critical > warning:
+                self.add_error(
+                    "critical",
+                    f"With “above”, critical must be higher than warning ({warning:g}).",
+                )
+            if direction == Direction.BELOW and not critical < warning:
+                self.add_error(
+                    "critical",
+                    f"With “below”, critical must be lower than warning ({warning:g}).",
+                )
+        if data.get("relative_to") and direction and warning is not None:
+            if direction == Direction.BELOW and warning >= 0:
+                self.add_error(
+                    "warning",
+                    "A relative threshold on a drop is a negative percent change, e.g. -10.",
+                )
+            if direction == Direction.ABOVE and warning <= 0:
+                self.add_error(
+                    "warning",
+                    "A relative threshold on a rise is a positive percent change, e.g. 20.",
+                )
+        metric, scope = data.get("metric"), data.get("scope")
+        if metric is not None and scope:
+            unknown = sorted(set(scope) - set(metric.group_by))
+            if unknown:
+                shown = ", ".join(metric.group_by) or "none"
+                self.add_error(
+                    "scope",
+                    f"{metric.key} has no {', '.join(unknown)} label in its result "
+                    f"(it groups by: {shown}); such a scope would match nothing.",
+                )
+        alert = data.get("alert")
+        if alert is not None and critical is not None and Severity.CRITICAL not in alert.severities:
+            self.add_error("critical", f"{alert.name} has no critical severity.")
+        return data
+
+
+class AlertForm(forms.ModelForm):
+    severities = forms.MultipleChoiceField(
+        choices=Severity.choices,
+        widget=forms.CheckboxSelectMultiple,
+        initial=[Severity.WARNING, Severity.CRITICAL],
+    )
+
+    class Meta:
+        model = Alert
+        fields = ["name", "summary", "severities", "service"]
+        help_texts = {
+            "name": "The Prometheus alert name, e.g. LeanVibeHighQueueDepth.",
+            "service": "The service label of the exported rules, e.g. leanvibe-backend.",
+        }
+
+    def clean_name(self) -> str:
+        name = self.cleaned_data["name"]
+        if not ALERT_NAME.match(name):
+            raise forms.ValidationError(
+                "An alert name is letters, digits and underscores, not starting with a digit."
+            )
+        return str(name)
+
+
+class MetricForm(forms.ModelForm):
+    """A metric for a new alert (the playbook's "Adding New Alerts"): its PromQL is run by
+    Prometheus before it is saved."""
+
+    class Meta:
+        model = Metric
+        fields = [
+            "key",
+            "name",
+            "category",
+            "unit",
+            "query",
+            "volume_query",
+            "min_volume",
+            "group_by",
+            "description",
+            "impact",
+        ]
+
+    def clean_query(self) -> str:
+        query = self.cleaned_data["query"].strip()
+        problem = check_promql(query)
+        if problem:
+            raise forms.ValidationError(problem)
+        return str(query)
+
+    def clean_volume_query(self) -> str:
+        query = (self.cleaned_data.get("volume_query") or "").strip()
+        if query:
+            problem = check_promql(query)
+            if problem:
+                raise forms.ValidationError(problem)
+        return query
+
+    def clean_group_by(self) -> list[str]:
+        value = self.cleaned_data.get("group_by") or []
+        if not isinstance(value, list) or not all(
+            isinstance(v, str) and LABEL_NAME.match(v) for v in value
+        ):
+            raise forms.ValidationError('A list of label names, e.g. ["tenant_tier"].')
+        return value
+
+
+class TuningNoteForm(forms.ModelForm):
+    """A note on an alert that changes nothing ("fired during the 20 Nov incident: real")."""
+
+    class Meta:
+        model = TuningNote
+        fields = ["alert", "threshold", "note"]
+        help_texts = {
+            "threshold": "Optional: the threshold the note is about.",
+            "note": "What you validated: was the alert real, did it reach the right people?",
+        }
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean() or {}
+        alert, threshold = data.get("alert"), data.get("threshold")
+        if alert is not None and threshold is not None and threshold.alert_id != alert.pk:
+            self.add_error("threshold", f"{threshold.key} belongs to {threshold.alert}.")
+        return data
+
+
+class RestoreForm(forms.Form):
+    note = forms.CharField(
+        widget=forms.Textarea(attrs={"rows": 2, "cols": 60}),
+        label="Why restore this version",
+    )

@@ -1,0 +1,88 @@
+"""The backtest replays history through the same decisions as the evaluation cycle, counts what
+each rule would have done, and asks Prometheus in pieces under its points limit."""
+
+from __future__ import annotations
+
+import math
+import random
+import time
+
+import pytest
+
+from alerts.backtest import replay, tally
+from alerts.choices import State
+from alerts.evaluation import Memory, Reading, Rule, judge, relative_change
+from metrics import prometheus
+
+
+def judged(times, values, rule, volumes=None, baselines=None, min_volume=None):
+    memory, states = Memory(), []
+    for t in times:
+        value = values.get(t)
+        if baselines is not None:
+            value = relative_change(value, baselines.get(t))
+        volume = volumes.get(t) if volumes is not None else None
+        memory = judge(Reading(value=value, volume=volume), rule, memory, t, min_volume=min_volume)
+        states.append(memory.state)
+    return states
+
+
+@pytest.mark.parametrize("seed", range(20))
+def test_it_decides_exactly_as_the_evaluation_cycle(seed):
+    rng = random.Random(seed)  # noqa: S311 (reproducible test data)
+    times = [1_000_000 + 60 * i for i in range(600)]
+    values, volumes, baselines = {}, {}, {}
+    level = rng.uniform(40, 100)
+    for t in times:
+        level = min(max(level + rng.gauss(0, 6), 0), 120)
+        roll = rng.random()
+        if roll > 0.03:
+            values[t] = math.nan if roll > 0.995 else level
+        volumes[t] = rng.choice([0.2, 5, 5, 5])
+        baselines[t] = rng.choice([0, 80, 90, 100])
+    direction = rng.choice(["above", "below"])
+    warning, critical = (80, 95) if direction == "above" else (60, 45)
+    rule = Rule(direction, warning, critical, rng.choice([0, 120, 600]), rng.choice([0, 300]))
+    assert replay(times, values, rule) == judged(times, values, rule)
+    guarded = {"volumes": volumes, "min_volume": 1.0}
+    assert replay(times, values, rule, **guarded) == judged(times, values, rule, **guarded)
+    relative = Rule("below", -10, -25, 600, 300)
+    assert replay(times, values, relative, baselines=baselines) == judged(
+        times, values, relative, baselines=baselines
+    )
+
+
+def test_it_counts_entries_time_and_flaps_inside_the_window():
+    step = 60
+    times = [i * step for i in range(10)]
+    states = [
+        "ok",
+        "pending",
+        "warning",
+        "warning",
+        "critical",
+        "ok",
+        "pending",
+        "ok",
+        "no_data",
+        "ok",
+    ]
+    # the window starts at the fourth evaluation: the warning there continues, not a new entry
+    out = tally(times, states, since=3 * step, step=step)
+    assert out.entered == {State.PENDING: 1, State.WARNING: 0, State.CRITICAL: 1}
+    assert out.seconds == {State.PENDING: 60, State.WARNING: 60, State.CRITICAL: 60}
+    assert out.flaps == 2 and out.no_data_seconds == 60
+
+
+@pytest.mark.services
+def test_it_asks_for_long_ranges_in_pieces_that_join_back(demo_prometheus, settings):
+    _, url = demo_prometheus
+    settings.PROMETHEUS_URL = url
+    end = time.time() - 2
+    query = 'label_replace(vector(time()), "tier", "team", "", "")'  # a point at every step
+    whole = prometheus.range_query(query, end - 30, end, 1, cache_seconds=0)
+    pieces = prometheus.range_query_chunked(query, end - 30, end, 1, max_points=7, cache_seconds=0)
+    assert whole.is_ok and pieces.is_ok
+    by_labels = {tuple(sorted(s.labels.items())): s.points for s in whole.series}
+    assert {tuple(sorted(s.labels.items())): s.points for s in pieces.series} == by_labels
+    assert sum(len(points) for points in by_labels.values()) > 20

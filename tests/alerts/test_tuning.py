@@ -1,0 +1,285 @@
+"""Threshold tuning in the admin: a note for every change, recorded with author and diff, a
+history with restore, notes that change nothing, validation on the field, and a rule rewrite
+queued after the change commits."""
+
+from __future__ import annotations
+
+import os
+
+import pytest
+from django.core.management import call_command
+
+from alerts.choices import TuningKind
+from alerts.models import Alert, Threshold, TuningNote
+from metrics.models import Metric
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def loaded(settings):
+    settings.PROMETHEUS_URL = "http://127.0.0.1:9"  # nothing here needs an answer
+    call_command("load_playbook", stdout=open(os.devnull, "w"))  # noqa: SIM115
+
+
+@pytest.fixture
+def published(monkeypatch):
+    """The rule rewrites queued after commit (the task itself is tested in test_rules)."""
+    calls: list[str] = []
+    monkeypatch.setattr("alerts.tuning._publish_rules", lambda: calls.append("publish"))
+    return calls
+
+
+def form_data(threshold: Threshold, **changes) -> dict:
+    data = {
+        "direction": threshold.direction,
+        "warning": threshold.warning,
+        "critical": "" if threshold.critical is None else threshold.critical,
+        "for_warning": threshold.for_warning,
+        "for_critical": threshold.for_critical,
+        "relative_to": threshold.relative_to,
+        "tuning_note": "",
+    }
+    data.update(changes)
+    return data
+
+
+def change_url(threshold: Threshold) -> str:
+    return f"/admin/alerts/threshold/{threshold.pk}/change/"
+
+
+def test_it_refuses_a_change_without_a_note(loaded, admin_client, published):
+    threshold = Threshold.objects.get(key="api_error_rate")
+    response = admin_client.post(change_url(threshold), form_data(threshold, warning=2))
+    assert response.status_code == 200
+    assert "This field is required" in response.content.decode()
+    threshold.refresh_from_db()
+    assert threshold.warning == 1
+    assert not TuningNote.objects.exists() and not published
+
+
+def test_it_records_a_change_with_author_note_and_diff(
+    loaded, admin_client, admin_user, published, django_capture_on_commit_callbacks
+):
+    threshold = Threshold.objects.get(key="api_error_rate")
+    with django_capture_on_commit_callbacks(execute=True):
+        response = admin_client.post(
+            change_url(threshold),
+            form_data(threshold, warning=2, for_warning="5m", tuning_note="1 % paged twice a week"),
+        )
+    assert response.status_code == 302, response.content.decode()[:2000]
+    threshold.refresh_from_db()
+    assert (threshold.warning, threshold.for_warning) == (2, "5m")
+    assert threshold.is_tuned
+    note = TuningNote.objects.get()
+    assert (note.kind, note.author, note.note) == (
+        TuningKind.CHANGED,
+        admin_user,
+        "1 % paged twice a week",
+    )
+    assert note.diff() == [("for_warning", "2m", "5m"), ("warning", 1.0, 2.0)]
+    assert published == ["publish"]
+    history = admin_client.get(f"/admin/alerts/threshold/{threshold.pk}/tuning/").content.decode()
+    assert "1 % paged twice a week" in history and admin_user.username in history
+    assert "<del>1.0</del> → <ins>2.0</ins>" in history
+
+
+def test_it_restores_an_earlier_version_as_a_change_of_its_own(loaded, admin_client, published):
+    threshold = Threshold.objects.get(key="api_error_rate")
+    admin_client.post(change_url(threshold), form_data(threshold, warning=2, tuning_note="first"))
+    threshold.refresh_from_db()
+    admin_client.post(change_url(threshold), form_data(threshold, warning=3, tuning_note="second"))
+    first = TuningNote.objects.get(note="first")
+    url = f"/admin/alerts/threshold/{threshold.pk}/tuning/{first.pk}/restore/"
+    assert admin_client.post(url, {"note": ""}).status_code == 302  # refused: no note
+    threshold.refresh_from_db()
+    assert threshold.warning == 3
+    admin_client.post(url, {"note": "3 % missed the 20 Nov incident"})
+    threshold.refresh_from_db()
+    assert threshold.warning == 2
+    restored = TuningNote.objects.order_by("-pk").first()
+    assert restored.kind == TuningKind.RESTORED
+    assert restored.diff() == [("warning", 3.0, 2.0)]
+    assert TuningNote.objects.count() == 3  # nothing rewritten
+
+
+def test_it_keeps_a_note_without_a_change_as_a_tuning_note(loaded, admin_client, published):
+    threshold = Threshold.objects.get(key="api_error_rate")
+    response = admin_client.post(
+        change_url(threshold), form_data(threshold, tuning_note="fired on 20 Nov: real")
+    )
+    assert response.status_code == 302
+    note = TuningNote.objects.get()
+    assert note.kind == TuningKind.NOTE and note.diff() == []
+    assert not published  # nothing to export
+
+
+def test_it_adds_notes_on_an_alert_that_change_nothing(loaded, admin_client, admin_user):
+    alert = Alert.objects.get(name="LeanVibeHighErrorRate")
+    response = admin_client.post(
+        "/admin/alerts/tuningnote/add/",
+        {"alert": alert.pk, "threshold": "", "note": "fired during the 20 Nov incident: real"},
+    )
+    assert response.status_code == 302, response.content.decode()[:2000]
+    note = TuningNote.objects.get()
+    assert (note.kind, note.author, note.threshold) == (TuningKind.NOTE, admin_user, None)
+    threshold = Threshold.objects.get(key="api_error_rate")
+    history = admin_client.get(f"/admin/alerts/threshold/{threshold.pk}/tuning/").content.decode()
+    assert "fired during the 20 Nov incident: real" in history
+    # notes are never edited or deleted
+    assert admin_client.get(f"/admin/alerts/tuningnote/{note.pk}/delete/").status_code == 403
+
+
+@pytest.mark.parametrize(
+    ("changes", "field", "message"),
+    [
+        ({"warning": 5, "critical": 1}, "critical", "critical must be higher than warning"),
+        ({"for_warning": "5 minutes"}, "for_warning", "is not a duration like 30s"),
+        ({"for_critical": ""}, "for_critical", "This field is required"),
+        ({"relative_to": "5m"}, "relative_to", "between 1h and 92d"),
+        (
+            {"relative_to": "7d", "direction": "below", "warning": 5, "critical": 2},
+            "warning",
+            "a negative percent change",
+        ),
+    ],
+)
+def test_it_puts_each_validation_message_on_its_field(
+    loaded, admin_client, published, changes, field, message
+):
+    threshold = Threshold.objects.get(key="api_error_rate")
+    response = admin_client.post(
+        change_url(threshold), form_data(threshold, tuning_note="try", **changes)
+    )
+    assert response.status_code == 200
+    errors = response.context["adminform"].form.errors
+    assert message in " ".join(errors.get(field, [])), errors
+    assert not TuningNote.objects.exists()
+
+
+def test_it_orders_levels_the_other_way_for_lower_bounds(loaded, admin_client, published):
+    threshold = Threshold.objects.get(key="redis_hit_rate")  # below 85 warns, below 70 critical
+    response = admin_client.post(
+        change_url(threshold), form_data(threshold, warning=70, critical=80, tuning_note="x")
+    )
+    errors = response.context["adminform"].form.errors
+    assert "critical must be lower than warning" in errors["critical"][0]
+
+
+def test_it_adds_a_new_alert_with_its_threshold_and_exports_it(
+    loaded, admin_client, published, prometheus_server, settings
+):
+    settings.PROMETHEUS_URL = prometheus_server.url
+    response = admin_client.post(
+        "/admin/metrics/metric/add/",
+        {
+            "key": "queue_depth",
+            "name": "Job queue depth",
+            "category": "application",
+            "unit": "count",
+            "query": "sum by (queue) (up) * 0",
+            "group_by": '["queue"]',
+            "description": "Jobs waiting",
+            "impact": "Delayed exports",
+        },
+    )
+    assert response.status_code == 302, response.context["adminform"].form.errors
+    response = admin_client.post(
+        "/admin/alerts/alert/add/",
+        {
+            "name": "LeanVibeQueueBacklog",
+            "summary": "Jobs pile up",
+            "severities": ["warning", "critical"],
+            "service": "leanvibe-backend",
+        },
+    )
+    assert response.status_code == 302
+    response = admin_client.post(
+        "/admin/alerts/threshold/add/",
+        {
+            "key": "queue_depth.exports",
+            "metric": Metric.objects.get(key="queue_depth").pk,
+            "alert": Alert.objects.get(name="LeanVibeQueueBacklog").pk,
+            "scope": '{"queue": "exports"}',
+            "direction": "above",
+            "warning": 100,
+            "critical": 1000,
+            "for_warning": "5m",
+            "for_critical": "5m",
+            "relative_to": "",
+            "tuning_note": "exports queue backed up on 18 Nov",
+        },
+    )
+    assert response.status_code == 302, response.context["adminform"].form.errors
+    assert TuningNote.objects.get().kind == TuningKind.CREATED
+    exported = call_command_output("export_rules")
+    assert "alert: LeanVibeQueueBacklog" in exported
+    assert 'label_replace(vector(1), "queue", "exports", "", "")' in exported
+
+
+def call_command_output(name: str) -> str:
+    from io import StringIO
+
+    out = StringIO()
+    call_command(name, stdout=out)
+    return out.getvalue()
+
+
+def test_it_shows_prometheus_s_parse_error_on_the_query_field(
+    loaded, admin_client, prometheus_server, settings
+):
+    settings.PROMETHEUS_URL = prometheus_server.url
+    response = admin_client.post(
+        "/admin/metrics/metric/add/",
+        {
+            "key": "broken",
+            "name": "Broken",
+            "category": "application",
+            "unit": "count",
+            "query": "sum(rate(http_requests_total[5m]",
+            "group_by": "[]",
+            "description": "x",
+            "impact": "x",
+        },
+    )
+    assert response.status_code == 200
+    errors = response.context["adminform"].form.errors["query"][0]
+    assert errors.startswith("Prometheus rejected this query:") and "parse error" in errors
+    assert not Metric.objects.filter(key="broken").exists()
+
+
+def test_it_refuses_a_query_it_could_not_check(loaded, admin_client):
+    response = admin_client.post(
+        "/admin/metrics/metric/add/",
+        {
+            "key": "unchecked",
+            "name": "Unchecked",
+            "category": "application",
+            "unit": "count",
+            "query": "up",
+            "group_by": "[]",
+            "description": "x",
+            "impact": "x",
+        },
+    )
+    assert "could not be checked" in response.context["adminform"].form.errors["query"][0]
+
+
+def test_it_lists_thresholds_with_state_and_filters(loaded, admin_client):
+    page = admin_client.get("/admin/alerts/threshold/?tier=enterprise").content.decode()
+    assert "api_p95_latency.enterprise" in page and "api_p95_latency.team" not in page
+    page = admin_client.get("/admin/alerts/threshold/?metric__category__exact=business")
+    assert "mrr" in page.content.decode() and "api_error_rate" not in page.content.decode()
+    page = admin_client.get("/admin/alerts/threshold/?state=critical").content.decode()
+    assert "0 thresholds" in page
+    assert "not evaluated yet" in admin_client.get("/admin/alerts/threshold/").content.decode()
+
+
+def test_it_keeps_tuning_to_administrators(loaded, sre_client):
+    threshold = Threshold.objects.get(key="api_error_rate")
+    for url in (
+        change_url(threshold),
+        f"/admin/alerts/threshold/{threshold.pk}/tuning/",
+        f"/admin/alerts/threshold/{threshold.pk}/backtest/?warning=1",
+    ):
+        assert sre_client.get(url).status_code == 302  # to the admin's login
