@@ -19,7 +19,7 @@ RANK = {"ok": 0, "pending": 1, "warning": 2, "critical": 3}
 class Comparison:
     check: Check
     panel: str
-    prometheus: str  # ok, pending, warning or critical
+    prometheus: str  # ok, pending, warning, critical; "no rule" or "not evaluated" otherwise
     verdict: str  # agree, differ, cannot compare
 
     @property
@@ -48,8 +48,16 @@ def prometheus_state(check: Check, rules: list[RuleState]) -> str:
 
 
 def compare(checks: list[Check], rules: list[RuleState]) -> list[Comparison]:
+    loaded = {rule.labels.get("threshold") for rule in rules}
+    evaluated = {rule.labels.get("threshold") for rule in rules if rule.health != "unknown"}
     out = []
     for check in checks:
+        if check.threshold.key not in loaded:
+            out.append(Comparison(check, check.state, "no rule", "cannot compare"))
+            continue
+        if check.threshold.key not in evaluated:  # loaded, not evaluated yet
+            out.append(Comparison(check, check.state, "not evaluated", "cannot compare"))
+            continue
         theirs = prometheus_state(check, rules)
         if check.state in State.UNKNOWN:
             verdict = "cannot compare"  # the panel has no value to judge; Prometheus neither

@@ -13,6 +13,9 @@ urlpatterns = [
     path("alerts/", views.firing_alerts, name="firing"),
     path("alerts/<int:pk>/acknowledge", views.acknowledge_alert, name="firing-ack"),
     path("alerts/silences", views.silences, name="silences"),
+    path("alerts/rules", views.rules_page, name="rules"),
+    path("alerts/rules.yml", views.rules_download, name="rules-download"),
+    path("alerts/noise", views.noise_report, name="noise"),
     path("alerts/silences/new", views.create_silence, name="silence-create"),
     path(
         "alerts/silences/<uuid:silence_id>/expire",

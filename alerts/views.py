@@ -19,12 +19,13 @@ from django.utils import timezone
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from alerts import actions, alertmanager, firing, webhook
+from alerts import actions, agreement, alertmanager, firing, noise, rules, webhook
 from alerts.alertmanager import AlertmanagerError
 from alerts.forms import AcknowledgeForm, SilenceForm, matchers_for
-from alerts.models import Check, FiringAlert
+from alerts.models import Check, FiringAlert, Threshold
 from controlpanel.health import EVALUATION_HEARTBEAT
 from controlpanel.models import Heartbeat
+from metrics import prometheus
 from metrics.models import Dashboard
 
 
@@ -261,3 +262,52 @@ def expire_silence(request: HttpRequest, silence_id: uuid.UUID) -> HttpResponse:
         logger.info("silence %s expired by %s", silence_id, request.user.get_username())
         messages.success(request, "Silence expired: the alerts it muted notify again.")
     return redirect("alerts:silences")
+
+
+@require_GET
+def rules_page(request: HttpRequest) -> HttpResponse:
+    """The exported rules as Prometheus runs them (health, last error, what fires), and the
+    agreement of the panel's own states with Prometheus's alerts, check by check."""
+    _require(request, VIEW_ALERTS)
+    loaded = prometheus.alerting_rules()
+    checks = list(
+        Check.objects.select_related("threshold__alert", "threshold__metric").order_by("signature")
+    )
+    comparisons = agreement.compare(checks, list(loaded.rules)) if loaded.is_ok else []
+    ours = [r for r in loaded.rules if "threshold" in r.labels]
+    context = {
+        "tab": "rules",
+        "loaded": loaded,
+        "rules": ours,
+        "unhealthy": [r for r in ours if r.health == "err"],
+        "not_evaluated": [r for r in ours if r.health == "unknown"],
+        "comparisons": comparisons,
+        "differ": [c for c in comparisons if c.verdict == "differ"],
+        "expected_rules": 2 * Threshold.objects.count(),
+        "prometheus_url": settings.PROMETHEUS_URL,
+        "interval": settings.EVALUATION_INTERVAL,
+    }
+    return render(request, "alerts/rules.html", context)
+
+
+@require_GET
+def rules_download(request: HttpRequest) -> HttpResponse:
+    """The thresholds as a Prometheus rule file (what `manage.py export_rules` prints)."""
+    _require(request, VIEW_ALERTS)
+    response = HttpResponse(rules.render(rules.export_rules()), content_type="application/yaml")
+    response["Content-Disposition"] = f'attachment; filename="{rules.RULE_FILE_NAME}"'
+    return response
+
+
+@require_GET
+def noise_report(request: HttpRequest) -> HttpResponse:
+    """Every alert over 7 and 30 days, the noisiest first (the playbook's tuning process)."""
+    _require(request, VIEW_ALERTS)
+    try:
+        silences: list | None = alertmanager.list_silences(states=("active", "pending", "expired"))
+        silence_error = ""
+    except AlertmanagerError as exc:
+        silences, silence_error = None, str(exc)
+    rows = noise.build_report(timezone.now(), silences)
+    context = {"tab": "noise", "rows": rows, "silence_error": silence_error}
+    return render(request, "alerts/noise.html", context)

@@ -18,7 +18,8 @@ import pytest
 import yaml
 from django.core.management import call_command
 
-from alerts.models import Threshold
+from alerts.cycle import evaluate_cycle
+from alerts.models import Check, Threshold
 from alerts.rules import RULE_FILE_NAME, export_rules, render
 from alerts.tasks import publish_rules
 from tests import services
@@ -115,7 +116,9 @@ def test_it_passes_the_promtool_unit_tests_for_every_alert_severity_and_tier():
 
 
 @pytest.mark.services
-def test_it_fires_the_enterprise_response_time_alert_in_a_real_prometheus(loaded, tmp_path):
+def test_it_fires_the_enterprise_response_time_alert_in_a_real_prometheus(
+    loaded, tmp_path, settings, sre_client
+):
     rule_file = tmp_path / RULE_FILE_NAME
     rule_file.write_text(render(export_rules()))
     extra = {
@@ -136,6 +139,21 @@ def test_it_fires_the_enterprise_response_time_alert_in_a_real_prometheus(loaded
         assert {label["severity"] for label in labels} <= {"warning", "critical"}
         assert all(label["threshold"] == "api_p95_latency.enterprise" for label in labels)
         assert not query(prometheus.url, 'ALERTS{alertname="LeanVibeHighErrorRate"}')
+
+        # The rules page: every rule loaded and healthy, and the panel's own evaluation of the
+        # enterprise check set beside what Prometheus holds for it.
+        settings.PROMETHEUS_URL = prometheus.url
+        evaluate_cycle()
+        response = sre_client.get("/alerts/rules")
+        page = response.content.decode()
+        assert page.count('data-health="ok"') == 2 * Threshold.objects.count()
+        assert "all healthy" in page
+        by_signature = {c.check.signature: c for c in response.context["comparisons"]}
+        enterprise = by_signature['api_p95_latency.enterprise{tenant_tier="enterprise"}']
+        assert enterprise.prometheus in ("warning", "critical")
+        assert enterprise.panel in ("warning", "critical")
+        team = by_signature['api_p95_latency.team{tenant_tier="team"}']
+        assert (team.panel, team.prometheus, team.verdict) == ("ok", "ok", "agree")
 
 
 @pytest.mark.services
@@ -166,3 +184,29 @@ def test_it_says_when_prometheus_cannot_reload(loaded, tmp_path, settings):
     outcome = publish_rules()
     assert outcome.startswith("reload failed: ConnectionError")
     assert (tmp_path / RULE_FILE_NAME).exists()
+
+
+def test_it_says_when_prometheus_cannot_list_its_rules(loaded, sre_client, settings):
+    settings.PROMETHEUS_URL = f"http://127.0.0.1:{services.free_port()}"
+    page = sre_client.get("/alerts/rules").content.decode()
+    assert 'data-testid="rules-error"' in page and "unreachable" in page
+    assert 'data-testid="agreement"' not in page
+
+
+def test_it_offers_the_rule_file_for_download(loaded, sre_client):
+    response = sre_client.get("/alerts/rules.yml")
+    assert response["Content-Disposition"] == 'attachment; filename="leanvibe.rules.yml"'
+    assert response.content.decode() == exported()
+
+
+def test_it_compares_nothing_when_prometheus_runs_none_of_the_rules(
+    loaded, sre_client, settings, prometheus_server
+):
+    settings.PROMETHEUS_URL = prometheus_server.url  # no rule files
+    Check.objects.create(
+        threshold=Threshold.objects.get(key="api_error_rate"), signature="e", state="ok"
+    )
+    response = sre_client.get("/alerts/rules")
+    assert [c.verdict for c in response.context["comparisons"]] == ["cannot compare"]
+    page = response.content.decode()
+    assert "Nothing to compare" in page and "all healthy" not in page

@@ -59,6 +59,9 @@ EXPECTATIONS: dict[str, Expect] = {
         anonymous=302, business=403, sre=400, admin=400, method="post", kwargs={"pk": 1}
     ),
     "alerts:silences": Expect(anonymous=302, business=403, sre=200, admin=200),
+    "alerts:rules": Expect(anonymous=302, business=403, sre=200, admin=200),
+    "alerts:rules-download": Expect(anonymous=302, business=403, sre=200, admin=200),
+    "alerts:noise": Expect(anonymous=302, business=403, sre=200, admin=200),
     # GET is the form; POST creates.
     "alerts:silence-create": Expect(anonymous=302, business=403, sre=200, admin=200),
     # An unknown silence: the SRE is sent back to the list with the error as a message.
