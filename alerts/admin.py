@@ -234,7 +234,11 @@ class ThresholdAdmin(admin.ModelAdmin):
             "opts": self.model._meta,
             "title": f"Tuning history of {threshold.key}",
             "threshold": threshold,
-            "notes": self._notes(threshold),
+            # a version can be restored when its values are not the ones in force now
+            "notes": [
+                (note, bool(note.after) and note.after != threshold.current_values())
+                for note in self._notes(threshold)
+            ],
             "restore_form": RestoreForm(),
             "can_change": self.has_change_permission(request, threshold),
         }
