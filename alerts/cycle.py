@@ -9,12 +9,12 @@ from datetime import UTC, datetime
 from typing import Any
 
 from django.db import connection, transaction
-from django.db.models import Field
+from django.db.models import Field, Max
 
 from alerts import notifications
-from alerts.choices import State
+from alerts.choices import State, TuningKind
 from alerts.evaluation import Reading, judge, relative_change
-from alerts.models import Check, StateChange, Threshold
+from alerts.models import Check, StateChange, Threshold, TuningNote
 from controlpanel import health
 from metrics import prometheus
 from metrics.playbook import duration_seconds
@@ -58,6 +58,7 @@ def evaluate_cycle(now: float | None = None) -> CycleResult:
     by_threshold: dict[int, dict[str, Check]] = {}
     for existing in Check.objects.all():
         by_threshold.setdefault(existing.threshold_id, {})[existing.signature] = existing
+    edited = _last_edits()
     for threshold in thresholds:
         readings = _readings(threshold, results, now)
         known = by_threshold.get(threshold.pk, {})
@@ -72,6 +73,11 @@ def evaluate_cycle(now: float | None = None) -> CycleResult:
                 reading, threshold.rule(), previous, now, min_volume=threshold.metric.min_volume
             )
             if check.pk is None or memory.state != previous.state:
+                reason = memory.reason
+                edit = edited.get(threshold.pk)
+                if check.evaluated_at and edit and edit > check.evaluated_at:
+                    # ARCHITECTURE.md rule 8: an edit is not a recovery (nor a new breach)
+                    reason = f"{reason}; the levels were edited at {edit:%Y-%m-%d %H:%M} UTC"
                 changes.append(
                     StateChange(
                         check_obj=check,
@@ -81,7 +87,7 @@ def evaluate_cycle(now: float | None = None) -> CycleResult:
                         value=memory.value,
                         warning=threshold.warning,
                         critical=threshold.critical,
-                        reason=memory.reason,
+                        reason=reason,
                     )
                 )
             check.state, check.reason, check.value = memory.state, memory.reason, memory.value
@@ -115,6 +121,17 @@ def evaluate_cycle(now: float | None = None) -> CycleResult:
 
 
 GroupKey = tuple[tuple[str, str], ...]
+
+
+def _last_edits() -> dict[int, datetime]:
+    """When each threshold's levels were last changed (created, changed or restored)."""
+    rows = (
+        TuningNote.objects.exclude(kind=TuningKind.NOTE)
+        .filter(threshold__isnull=False)
+        .values("threshold_id")
+        .annotate(last=Max("at"))
+    )
+    return {row["threshold_id"]: row["last"] for row in rows}
 
 
 def _group_key(labels: dict[str, str], threshold: Threshold) -> GroupKey:

@@ -7,6 +7,7 @@ import time
 import pytest
 from django.core.management import call_command
 
+from alerts import tuning
 from alerts.choices import State
 from alerts.cycle import evaluate_cycle
 from alerts.models import Check, StateChange, Threshold
@@ -93,3 +94,19 @@ def test_it_shows_business_staff_only_the_checks_of_their_dashboards(loaded, bus
     keys = {c["threshold"] for c in business_client.get("/api/status").json()["checks"]}
     assert "mrr" in keys and "api_error_rate" in keys
     assert "node_cpu" not in keys and "neo4j_connections" not in keys
+
+
+def test_it_says_a_change_after_a_threshold_edit_came_from_the_edit(loaded, admin_user):
+    evaluate_cycle()
+    signature = 'api_p95_latency.enterprise{tenant_tier="enterprise"}'
+    check = state_of(signature)
+    threshold = check.threshold
+    # An earlier test's spike may linger in the 5-minute window: flip whichever state it is.
+    was_ok = check.state == State.OK
+    threshold.warning = check.value / 2 if was_ok else check.value * 10
+    threshold.critical = max(threshold.warning * 3, 1.0)
+    tuning.save_threshold(threshold, author=admin_user, note="moved")
+    evaluate_cycle()
+    change = StateChange.objects.filter(check_obj__signature=signature).first()
+    assert change.to_state == (State.WARNING if was_ok else State.OK)
+    assert "the levels were edited at" in change.reason
