@@ -18,6 +18,7 @@ from django.shortcuts import redirect
 from django.urls import URLPattern, path
 
 from alerts import notifications
+from alerts.admin import ReadOnlyAdmin
 from alerts.models import Notification, NotificationChannel
 from metrics.choices import Category
 
@@ -101,18 +102,9 @@ class NotificationChannelAdmin(admin.ModelAdmin):
 
 
 @admin.register(Notification)
-class NotificationAdmin(admin.ModelAdmin):
+class NotificationAdmin(ReadOnlyAdmin):
     list_display = ["sent_at", "channel", "subject", "is_delivered", "error"]
     list_filter = ["is_delivered", "channel"]
     list_select_related = ["channel"]
     search_fields = ["subject", "error"]
     date_hierarchy = "sent_at"
-
-    def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
-    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False

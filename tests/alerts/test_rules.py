@@ -22,21 +22,14 @@ from alerts.cycle import evaluate_cycle
 from alerts.models import Check, Threshold
 from alerts.rules import RULE_FILE_NAME, export_rules, render
 from alerts.tasks import publish_rules
+from metrics.playbook import PLAYBOOK_ALERTS
 from tests import services
 from tests.conftest import running_demo
 
 pytestmark = pytest.mark.django_db
 
 RULES_DIR = Path(__file__).resolve().parents[2] / "deploy" / "prometheus" / "rules"
-PLAYBOOK_NAMES = {
-    "LeanVibeHighResponseTime",
-    "LeanVibeHighErrorRate",
-    "HighCPUUsage",
-    "HighMemoryUsage",
-    "Neo4jHighConnections",
-    "Neo4jSlowQueries",
-    "LowTenantSignupRate",
-}
+PLAYBOOK_NAMES = set(PLAYBOOK_ALERTS)  # the seven alert names the playbook itself uses
 
 
 @pytest.fixture
