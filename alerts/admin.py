@@ -4,6 +4,7 @@ proposed threshold on the change form. Checks and their history stay read-only."
 
 from __future__ import annotations
 
+import time
 from typing import Any
 
 from django.contrib import admin, messages
@@ -60,6 +61,11 @@ class AlertAdmin(admin.ModelAdmin):
 
     def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         return False
+
+    def save_model(self, request: HttpRequest, obj: Alert, form: Any, change: bool) -> None:
+        tuning.save_alert(
+            obj, author=request.user, note=form.cleaned_data["tuning_note"], is_new=not change
+        )
 
 
 class TierFilter(admin.SimpleListFilter):
@@ -188,6 +194,16 @@ class ThresholdAdmin(admin.ModelAdmin):
             return
         tuning.save_threshold(obj, author=request.user, note=note, is_new=not change)
 
+    def change_view(
+        self,
+        request: HttpRequest,
+        object_id: str,
+        form_url: str = "",
+        extra_context: dict[str, Any] | None = None,
+    ) -> HttpResponse:
+        extra = {**(extra_context or {}), "opened": int(time.time())}
+        return super().change_view(request, object_id, form_url, extra)
+
     def get_urls(self) -> list[URLPattern]:
         own = [
             path(
@@ -236,7 +252,11 @@ class ThresholdAdmin(admin.ModelAdmin):
             "threshold": threshold,
             # a version can be restored when its values are not the ones in force now
             "notes": [
-                (note, bool(note.after) and note.after != threshold.current_values())
+                (
+                    note,
+                    bool(note.after) and note.after != threshold.current_values(),
+                    bool(note.before) and note.before != threshold.current_values(),
+                )
                 for note in self._notes(threshold)
             ],
             "restore_form": RestoreForm(),
@@ -254,7 +274,12 @@ class ThresholdAdmin(admin.ModelAdmin):
             messages.error(request, "Say why you restore this version: the note is required.")
             return HttpResponseRedirect(history)
         try:
-            tuning.restore_version(record, author=request.user, note=form.cleaned_data["note"])
+            tuning.restore_version(
+                record,
+                author=request.user,
+                note=form.cleaned_data["note"],
+                which="before" if request.POST.get("which") == "before" else "after",
+            )
         except ValueError as exc:
             messages.error(request, str(exc))
         else:
@@ -274,7 +299,7 @@ class ThresholdAdmin(admin.ModelAdmin):
         except ValueError as exc:
             context["problem"] = str(exc)
             return render(request, "admin/alerts/threshold/_backtest.html", context)
-        outcome = backtest.backtest(threshold, proposed)
+        outcome = backtest.backtest(threshold, proposed, now=_opened_at(request.GET))
         current = threshold.rule()
         lines = _level_lines(current, proposed)
         figure = None
@@ -310,8 +335,25 @@ def _level_lines(current: Rule, proposed: Rule) -> list[tuple[str, str, float]]:
     return lines
 
 
+def _opened_at(params: Any) -> float | None:
+    """The time the change form opened: every backtest of one editing session replays the same
+    30 days, so the data fetched for the first is reused by the next (within the cache's
+    five minutes) instead of moving with the clock."""
+    try:
+        opened = float(params.get("opened", ""))
+    except ValueError:
+        return None
+    return opened if 0 <= time.time() - opened <= backtest.CACHE_SECONDS else None
+
+
 def _proposed_rule(threshold: Threshold, params: Any) -> Rule:
     """The levels typed in the form (not saved), as a rule; ValueError with the reason."""
+    relative_to = (params.get("relative_to") or "").strip()
+    if "relative_to" in params and relative_to != threshold.relative_to:
+        raise ValueError(
+            "the backtest compares levels of the same kind; save the change of "
+            "“relative to” first, then backtest its levels"
+        )
 
     def number(name: str, *, optional: bool = False) -> float | None:
         raw = (params.get(name) or "").strip()

@@ -138,7 +138,7 @@ def tally(times: list[float], states: list[str], since: float, step: int) -> Tal
     out = Tally()
     previous = None
     for t, state in zip(times, states, strict=True):
-        if t < since:
+        if t <= since:  # the window is (since, end]: a day is 1,440 evaluations, not 1,441
             previous = state
             continue
         if state in COUNTED:
@@ -169,7 +169,13 @@ def backtest(threshold: Threshold, proposed: Rule, *, now: float | None = None) 
     started = time.perf_counter()
     step = backtest_step()
     end = step * ((now or time.time()) // step)
-    start = end - WINDOWS[-1][1]
+    # Replay from earlier by the longest for: so that a breach already held when the 30 days
+    # begin counts as it would have (state counts still start at the window).
+    current = threshold.rule()
+    lead = max(
+        current.for_warning, current.for_critical, proposed.for_warning, proposed.for_critical
+    )
+    start = end - WINDOWS[-1][1] - step * -(-lead // step)
     fetched = _fetch(threshold, start, end, step)
     for result in fetched.values():
         if not result.is_ok:
@@ -182,7 +188,6 @@ def backtest(threshold: Threshold, proposed: Rule, *, now: float | None = None) 
         back = duration_seconds(threshold.relative_to)
         baselines = _by_series(fetched["baseline"], threshold, shift=back)
     times = [start + i * step for i in range(int((end - start) // step) + 1)]
-    current = threshold.rule()
     per_rule: dict[str, list[list[str]]] = {"current": [], "proposed": []}
     for key, points in values.items():
         for name, rule in (("current", current), ("proposed", proposed)):

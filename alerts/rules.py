@@ -15,6 +15,9 @@ Each form of threshold becomes PromQL that means what the panel's own evaluation
 from __future__ import annotations
 
 import logging
+import shutil
+import subprocess
+import tempfile
 from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
@@ -63,12 +66,17 @@ def value_expr(threshold: Threshold) -> str:
     return expr
 
 
+def number(value: float) -> str:
+    """A level as PromQL reads it back exactly (``:g`` would round 1234567.5 to 1.23457e+06)."""
+    return str(int(value)) if float(value).is_integer() else repr(float(value))
+
+
 def rule_expr(threshold: Threshold, level: float) -> str:
-    expr = f"{value_expr(threshold)} {COMPARATOR[threshold.direction]} {level:g}"
+    expr = f"{value_expr(threshold)} {COMPARATOR[threshold.direction]} {number(level)}"
     metric = threshold.metric
     if metric.volume_query and metric.min_volume is not None:
         group = ", ".join(metric.group_by)
-        expr = f"({expr}) and on({group}) ({metric.volume_query}) >= {metric.min_volume:g}"
+        expr = f"({expr}) and on({group}) ({metric.volume_query}) >= {number(metric.min_volume)}"
     return expr
 
 
@@ -81,11 +89,11 @@ def _duration(seconds: float) -> str:
 
 def _shown(value: float, unit: str, relative: bool) -> str:
     if relative:
-        return f"{value:g} %"
+        return f"{number(value)} %"
     if unit == Unit.SECONDS:
         return _duration(value)
     suffix = UNIT_SUFFIX.get(unit, "")
-    return f"{value:g}{suffix}"
+    return f"{number(value)}{suffix}"
 
 
 def _value_template(unit: str, relative: bool) -> str:
@@ -165,14 +173,29 @@ def render(rules: dict[str, Any]) -> str:
     return header + yaml.safe_dump(rules, sort_keys=False, width=1000, allow_unicode=True)
 
 
+class RuleFileRejected(Exception):
+    """promtool refused the rules: the file in force is left as it was."""
+
+
 def write_rule_file(directory: Path | None = None) -> Path:
     """Write the rules where Prometheus loads them, atomically (a reload never sees half a
-    file)."""
+    file, two writers never mix), after promtool accepted them where it is installed."""
     directory = directory or settings.PROMETHEUS_RULES_DIR
     directory.mkdir(parents=True, exist_ok=True)
     path = directory / RULE_FILE_NAME
-    temporary = path.with_suffix(".tmp")
-    temporary.write_text(render(export_rules()))
+    with tempfile.NamedTemporaryFile(
+        "w", dir=directory, prefix=".leanvibe-", suffix=".yml.tmp", delete=False
+    ) as handle:
+        handle.write(render(export_rules()))
+    temporary = Path(handle.name)
+    promtool = shutil.which("promtool")
+    if promtool:
+        check = subprocess.run(
+            [promtool, "check", "rules", str(temporary)], capture_output=True, text=True
+        )
+        if check.returncode != 0:
+            temporary.unlink()
+            raise RuleFileRejected((check.stdout + check.stderr).strip()[-500:])
     temporary.replace(path)
     return path
 

@@ -10,7 +10,7 @@ from django.conf import settings
 from alerts import notifications
 from alerts.cycle import evaluate_cycle
 from alerts.models import StateChange
-from alerts.rules import reload_prometheus, write_rule_file
+from alerts.rules import RuleFileRejected, reload_prometheus, write_rule_file
 
 logger = logging.getLogger(__name__)
 
@@ -39,7 +39,11 @@ def send_notifications(state_change_ids: list[int]) -> None:
 @shared_task(name="alerts.tasks.publish_rules", ignore_result=True)
 def publish_rules() -> str:
     """After a threshold change: rewrite the stack's rule file and have Prometheus reload it."""
-    path = write_rule_file()
+    try:
+        path = write_rule_file()
+    except RuleFileRejected as exc:
+        logger.error("rules not written, promtool refused them: %s", exc)
+        return f"not written: promtool refused the rules: {exc}"
     outcome = reload_prometheus() if settings.PROMETHEUS_RELOAD else "reload disabled"
     logger.info("rules written to %s: %s", path, outcome)
     return outcome

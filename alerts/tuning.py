@@ -54,18 +54,46 @@ def save_threshold(
     return record
 
 
+ALERT_FIELDS = ("summary", "severities", "service")
+
+
 @transaction.atomic
-def restore_version(record: TuningNote, *, author: User, note: str) -> TuningNote:
-    """Put back the values a threshold had after ``record``: a change of its own, noted."""
+def save_alert(alert: Alert, *, author: User, note: str, is_new: bool = False) -> TuningNote:
+    """Save a new or changed alert with its tuning note: its severities, summary and service
+    are part of the exported rules too."""
+    before: dict[str, Any] = {}
+    if not is_new:
+        stored = Alert.objects.select_for_update().get(pk=alert.pk)
+        before = {name: getattr(stored, name) for name in ALERT_FIELDS}
+    alert.save()
+    record = TuningNote.objects.create(
+        alert=alert,
+        kind=TuningKind.CREATED if is_new else TuningKind.CHANGED,
+        before=before,
+        after={name: getattr(alert, name) for name in ALERT_FIELDS},
+        note=note,
+        author=_author(author),
+    )
+    transaction.on_commit(_publish_rules, robust=True)
+    return record
+
+
+@transaction.atomic
+def restore_version(
+    record: TuningNote, *, author: User, note: str, which: str = "after"
+) -> TuningNote:
+    """Put back the values a threshold had after ``record`` (or before it, which reaches the
+    playbook's values from the first change): a change of its own, noted."""
     if record.threshold is None:
         raise ValueError("This note belongs to no threshold.")
-    if not record.after:
+    values = record.before if which == "before" else record.after
+    if not values:
         raise ValueError("This note recorded no values to restore.")
     threshold = Threshold.objects.select_for_update().get(pk=record.threshold.pk)
     before = threshold.current_values()
     for name in Threshold.TUNABLE:
-        if name in record.after:
-            setattr(threshold, name, record.after[name])
+        if name in values:
+            setattr(threshold, name, values[name])
     threshold.save()
     restored = TuningNote.objects.create(
         alert=threshold.alert,

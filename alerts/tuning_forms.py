@@ -164,6 +164,11 @@ class ThresholdTuningForm(forms.ModelForm):
 
 
 class AlertForm(forms.ModelForm):
+    tuning_note = forms.CharField(
+        widget=forms.Textarea(attrs={"rows": 2, "cols": 80}),
+        help_text=NOTE_HELP,
+        label="Alert-tuning note",
+    )
     severities = forms.MultipleChoiceField(
         choices=Severity.choices,
         widget=forms.CheckboxSelectMultiple,
@@ -220,6 +225,18 @@ class MetricForm(forms.ModelForm):
             if problem:
                 raise forms.ValidationError(problem)
         return query
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean() or {}
+        has_query = bool(data.get("volume_query"))
+        has_minimum = data.get("min_volume") is not None
+        if has_query != has_minimum:
+            # one without the other: the panel would never judge it, or Prometheus always would
+            self.add_error(
+                "min_volume" if has_query else "volume_query",
+                "A minimum-volume guard needs both the traffic query and its minimum.",
+            )
+        return data
 
     def clean_group_by(self) -> list[str]:
         value = self.cleaned_data.get("group_by") or []

@@ -22,7 +22,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from alerts import actions, agreement, alertmanager, firing, noise, rules, webhook
 from alerts.alertmanager import AlertmanagerError
 from alerts.forms import AcknowledgeForm, SilenceForm, matchers_for
-from alerts.models import Check, FiringAlert, Threshold
+from alerts.models import Check, FiringAlert
 from controlpanel.health import EVALUATION_HEARTBEAT
 from controlpanel.models import Heartbeat
 from metrics import prometheus
@@ -283,7 +283,9 @@ def rules_page(request: HttpRequest) -> HttpResponse:
         "not_evaluated": [r for r in ours if r.health == "unknown"],
         "comparisons": comparisons,
         "differ": [c for c in comparisons if c.verdict == "differ"],
-        "expected_rules": 2 * Threshold.objects.count(),
+        "expected_rules": len(
+            [r for group in rules.export_rules()["groups"] for r in group["rules"]]
+        ),
         "prometheus_url": settings.PROMETHEUS_URL,
         "interval": settings.EVALUATION_INTERVAL,
     }

@@ -35,7 +35,8 @@ PLAYBOOK_ALERTS = (
     "Neo4jSlowQueries",
     "LowTenantSignupRate",
 )
-DURATION = re.compile(r"^(?:\d+(?:ms|s|m|h|d|w|y))+$")
+# Prometheus's own duration syntax: units largest first, each at most once ("1h30m", not "30m1h").
+DURATION = re.compile(r"^(?=\d)(\d+y)?(\d+w)?(\d+d)?(\d+h)?(\d+m)?(\d+s)?(\d+ms)?$")
 DEFAULT_PATH = Path(__file__).resolve().parent.parent / "playbooks" / "leanvibe.yaml"
 
 

@@ -67,8 +67,9 @@ def test_it_counts_entries_time_and_flaps_inside_the_window():
         "no_data",
         "ok",
     ]
-    # the window starts at the fourth evaluation: the warning there continues, not a new entry
-    out = tally(times, states, since=3 * step, step=step)
+    # the window (since, end] starts at the fourth evaluation: its warning continues, it is
+    # not a new entry
+    out = tally(times, states, since=2 * step, step=step)
     assert out.entered == {State.PENDING: 1, State.WARNING: 0, State.CRITICAL: 1}
     assert out.seconds == {State.PENDING: 60, State.WARNING: 60, State.CRITICAL: 60}
     assert out.flaps == 2 and out.no_data_seconds == 60

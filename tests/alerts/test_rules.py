@@ -22,6 +22,7 @@ from alerts.cycle import evaluate_cycle
 from alerts.models import Check, Threshold
 from alerts.rules import RULE_FILE_NAME, export_rules, render
 from alerts.tasks import publish_rules
+from metrics.models import Metric
 from metrics.playbook import PLAYBOOK_ALERTS
 from tests import services
 from tests.conftest import running_demo
@@ -203,3 +204,19 @@ def test_it_compares_nothing_when_prometheus_runs_none_of_the_rules(
     assert [c.verdict for c in response.context["comparisons"]] == ["cannot compare"]
     page = response.content.decode()
     assert "Nothing to compare" in page and "all healthy" not in page
+
+
+def test_it_exports_levels_exactly(loaded):
+    Threshold.objects.filter(key="api_throughput").update(warning=1234567.5, critical=0.125)
+    text = exported()
+    assert "< 1234567.5" in text and "< 0.125" in text and "e+06" not in text
+
+
+def test_it_writes_no_rule_file_promtool_refuses(loaded, tmp_path, settings):
+    settings.PROMETHEUS_RULES_DIR = tmp_path
+    (tmp_path / RULE_FILE_NAME).write_text("groups: []\n")
+    Metric.objects.filter(key="api_error_rate").update(query="sum(rate(x[5m]")  # a parse error
+    outcome = publish_rules()
+    assert outcome.startswith("not written: promtool refused the rules")
+    assert (tmp_path / RULE_FILE_NAME).read_text() == "groups: []\n"  # left as it was
+    assert [p.name for p in tmp_path.iterdir()] == [RULE_FILE_NAME]  # no temporary left

@@ -135,6 +135,7 @@ def test_it_adds_notes_on_an_alert_that_change_nothing(loaded, admin_client, adm
     [
         ({"warning": 5, "critical": 1}, "critical", "critical must be higher than warning"),
         ({"for_warning": "5 minutes"}, "for_warning", "is not a duration like 30s"),
+        ({"for_warning": "30s5m"}, "for_warning", "is not a duration like 30s"),  # promtool's order
         ({"for_critical": ""}, "for_critical", "This field is required"),
         ({"relative_to": "5m"}, "relative_to", "between 1h and 92d"),
         (
@@ -191,6 +192,7 @@ def test_it_adds_a_new_alert_with_its_threshold_and_exports_it(
             "summary": "Jobs pile up",
             "severities": ["warning", "critical"],
             "service": "leanvibe-backend",
+            "tuning_note": "exports stalled for an hour on 18 Nov and nobody knew",
         },
     )
     assert response.status_code == 302
@@ -211,7 +213,8 @@ def test_it_adds_a_new_alert_with_its_threshold_and_exports_it(
         },
     )
     assert response.status_code == 302, response.context["adminform"].form.errors
-    assert TuningNote.objects.get().kind == TuningKind.CREATED
+    # the alert and its threshold, each with its note
+    assert [n.kind for n in TuningNote.objects.all()] == [TuningKind.CREATED] * 2
     exported = call_command_output("export_rules")
     assert "alert: LeanVibeQueueBacklog" in exported
     assert 'label_replace(vector(1), "queue", "exports", "", "")' in exported
@@ -283,3 +286,65 @@ def test_it_keeps_tuning_to_administrators(loaded, sre_client):
         f"/admin/alerts/threshold/{threshold.pk}/backtest/?warning=1",
     ):
         assert sre_client.get(url).status_code == 302  # to the admin's login
+
+
+def test_it_restores_the_values_before_the_first_change(loaded, admin_client, published):
+    threshold = Threshold.objects.get(key="api_error_rate")
+    admin_client.post(change_url(threshold), form_data(threshold, warning=2, tuning_note="try 2"))
+    first = TuningNote.objects.get()
+    page = admin_client.get(f"/admin/alerts/threshold/{threshold.pk}/tuning/").content.decode()
+    assert "Restore the values before" in page and "Restore the values after" not in page
+    url = f"/admin/alerts/threshold/{threshold.pk}/tuning/{first.pk}/restore/"
+    admin_client.post(url, {"note": "back to the playbook", "which": "before"})
+    threshold.refresh_from_db()
+    assert threshold.warning == 1 and not threshold.is_tuned
+
+
+def test_it_notes_and_publishes_a_change_of_an_alert(
+    loaded, admin_client, published, django_capture_on_commit_callbacks
+):
+    alert = Alert.objects.get(name="LeanVibeHighErrorRate")
+    url = f"/admin/alerts/alert/{alert.pk}/change/"
+    data = {"summary": "Errors", "severities": ["critical"], "service": "leanvibe-backend"}
+    assert admin_client.post(url, data).status_code == 200  # refused: no note
+    with django_capture_on_commit_callbacks(execute=True):
+        response = admin_client.post(url, {**data, "tuning_note": "warning pages nobody reads"})
+    assert response.status_code == 302
+    note = TuningNote.objects.get()
+    assert note.diff() == [
+        ("severities", ["warning", "critical"], ["critical"]),
+        ("summary", "API error rate above threshold", "Errors"),
+    ]
+    assert published == ["publish"]
+    assert (
+        "severity: warning\n      service: leanvibe-backend\n      threshold: api_error_rate"
+        not in (call_command_output("export_rules"))
+    )
+
+
+def test_it_wants_a_traffic_guard_whole(loaded, admin_client):
+    response = admin_client.post(
+        "/admin/metrics/metric/add/",
+        {
+            "key": "half_guard",
+            "name": "Half",
+            "category": "application",
+            "unit": "ratio",
+            "query": "up",
+            "min_volume": "1",
+            "group_by": "[]",
+            "description": "x",
+            "impact": "x",
+        },
+    )
+    errors = response.context["adminform"].form.errors
+    assert "needs both the traffic query and its minimum" in errors["volume_query"][0]
+
+
+def test_it_backtests_levels_of_the_same_kind_only(loaded, admin_client):
+    threshold = Threshold.objects.get(key="api_error_rate")
+    params = {"direction": "above", "warning": "-10", "critical": "-20"}
+    params |= {"for_warning": "0s", "for_critical": "0s", "relative_to": "7d"}
+    url = f"/admin/alerts/threshold/{threshold.pk}/backtest/"
+    page = admin_client.get(url, params).content.decode()
+    assert "save the change of" in page
