@@ -183,3 +183,25 @@ def pytest_report_header(config: pytest.Config) -> str:
 
     database = settings.DATABASES["default"]
     return f"database: {database['ENGINE']} ({database['NAME']})"
+
+
+@contextmanager
+def celery_broker(url: str) -> Iterator[None]:
+    """The Celery app publishes to ``url`` (and keeps results there) for the block. Its
+    connection pools are dropped on the way in and out: an earlier eager or published task
+    leaves a pool bound to the broker of that moment, which a changed ``broker_url`` alone
+    does not replace."""
+    from django.conf import settings
+
+    from controlpanel.celery import app
+
+    def use(broker: str, backend: str) -> None:
+        app.conf.broker_url, app.conf.result_backend = broker, backend
+        app._pool = None
+        app.amqp._producer_pool = None
+
+    use(url, url)
+    try:
+        yield
+    finally:
+        use(settings.CELERY_BROKER_URL, settings.CELERY_RESULT_BACKEND)

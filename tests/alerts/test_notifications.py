@@ -17,7 +17,6 @@ from typing import Any
 import pytest
 from aiosmtpd.controller import Controller
 from celery.contrib.testing.worker import start_worker
-from django.conf import settings as django_settings
 from django.core.management import call_command
 
 from alerts import notifications
@@ -27,6 +26,7 @@ from alerts.models import Check, Notification, NotificationChannel, StateChange,
 from alerts.tasks import send_notifications
 from controlpanel.celery import app
 from tests import services
+from tests.conftest import celery_broker
 
 pytestmark = pytest.mark.django_db
 
@@ -380,16 +380,14 @@ def test_it_notifies_from_the_evaluation_cycle_through_a_real_broker_and_worker(
         value=97.0,
     )
     settings.PROMETHEUS_URL = f"http://127.0.0.1:{services.free_port()}"  # gone mid-incident
-    app.conf.broker_url = app.conf.result_backend = redis_server.url
-    try:
-        with start_worker(app, pool="solo", perform_ping_check=False, shutdown_timeout=10):
-            evaluate_cycle()
-            deadline = time.monotonic() + 20
-            while time.monotonic() < deadline and not webhook.received:
-                time.sleep(0.1)
-    finally:
-        app.conf.broker_url = django_settings.CELERY_BROKER_URL
-        app.conf.result_backend = django_settings.CELERY_RESULT_BACKEND
+    with (
+        celery_broker(redis_server.url),
+        start_worker(app, pool="solo", perform_ping_check=False, shutdown_timeout=10),
+    ):
+        evaluate_cycle()
+        deadline = time.monotonic() + 20
+        while time.monotonic() < deadline and not webhook.received:
+            time.sleep(0.1)
 
     [text] = webhook.texts("/hook")
     assert text.startswith("*[ERROR] HighDiskUsage: critical -> error*")

@@ -7,6 +7,7 @@ from django.conf import settings
 from controlpanel.celery import app
 from controlpanel.models import Heartbeat
 from controlpanel.tasks import record_heartbeat
+from tests.conftest import celery_broker
 
 
 def test_it_speaks_json_only_and_bounds_every_task_in_time():
@@ -25,12 +26,9 @@ def test_it_schedules_the_heartbeat_with_beat():
 @pytest.mark.services
 @pytest.mark.django_db(transaction=True)
 def test_it_records_a_heartbeat_through_a_real_broker_and_worker(redis_server):
-    app.conf.broker_url = redis_server.url
-    app.conf.result_backend = redis_server.url
-    try:
-        with start_worker(app, pool="solo", perform_ping_check=False, shutdown_timeout=10):
-            record_heartbeat.apply_async().get(timeout=20, disable_sync_subtasks=False)
-    finally:
-        app.conf.broker_url = settings.CELERY_BROKER_URL
-        app.conf.result_backend = settings.CELERY_RESULT_BACKEND
+    with (
+        celery_broker(redis_server.url),
+        start_worker(app, pool="solo", perform_ping_check=False, shutdown_timeout=10),
+    ):
+        record_heartbeat.apply_async().get(timeout=20, disable_sync_subtasks=False)
     assert Heartbeat.objects.filter(name="celery-beat").exists()

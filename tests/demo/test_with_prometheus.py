@@ -66,21 +66,26 @@ def scrape_config(port: int, interval: str = "1s") -> str:
     )
 
 
-BACKFILL_NOW = time.time()
 # An enterprise latency spike two days ago, half an hour long, besides the usual incidents.
 SPIKE = PastIncident("latency_spike", 2, 30, (("tenant_tier", "enterprise"),))
-SPIKE_START = BACKFILL_NOW - 30 - SPIKE.days_ago * DAY  # the backfill ends 30 s before now
 
 
 @pytest.fixture(scope="module")
-def history(tmp_path_factory) -> Path:
+def backfilled_at() -> float:
+    """When the history was written (at the module's start: the live series must follow it
+    within two steps)."""
+    return time.time()
+
+
+@pytest.fixture(scope="module")
+def history(tmp_path_factory, backfilled_at: float) -> Path:
     """Four days of history (enough for the cache degradation three days ago)."""
     var_dir = tmp_path_factory.mktemp("var")
     result = backfill(
         var_dir,
         days=4,
         redis_exporter_port=9121,
-        now=BACKFILL_NOW,
+        now=backfilled_at,
         incidents=(*PAST_INCIDENTS, SPIKE),
     )
     assert result.startswith("backfilled 4.0 days")
@@ -132,7 +137,9 @@ def test_it_joins_history_and_live_values_without_a_reset_or_a_gap(live):
 
 
 @pytest.mark.django_db
-def test_it_breaches_enterprise_latency_in_a_spike_and_returns_to_ok_after_it(live, settings):
+def test_it_breaches_enterprise_latency_in_a_spike_and_returns_to_ok_after_it(
+    live, settings, backfilled_at
+):
     """The evaluation cycle replayed over the backfilled spike, a cycle every 15 s as in the
     demo: breached within three cycles of the start, ok again once the 5-minute rate window
     has left the spike behind."""
@@ -140,7 +147,8 @@ def test_it_breaches_enterprise_latency_in_a_spike_and_returns_to_ok_after_it(li
     settings.PROMETHEUS_URL = prometheus.url
     call_command("load_playbook", stdout=open(os.devnull, "w"))  # noqa: SIM115
     signature = 'api_p95_latency.enterprise{tenant_tier="enterprise"}'
-    spike_end = SPIKE_START + SPIKE.minutes * 60
+    spike_start = backfilled_at - 30 - SPIKE.days_ago * DAY  # the backfill ends 30 s before
+    spike_end = spike_start + SPIKE.minutes * 60
 
     def states(start: float, cycles: int) -> list[str]:
         seen = []
@@ -149,9 +157,9 @@ def test_it_breaches_enterprise_latency_in_a_spike_and_returns_to_ok_after_it(li
             seen.append(Check.objects.get(signature=signature).state)
         return seen
 
-    assert set(states(SPIKE_START - 600, 4)) == {State.OK}
+    assert set(states(spike_start - 600, 4)) == {State.OK}
     # The backfill samples every 2 minutes; the spike shows from the first sample inside it.
-    during = states(SPIKE_START + 120, 3)
+    during = states(spike_start + 120, 3)
     assert during[-1] in State.BREACHED, during
     after = states(spike_end + 6 * 60 + 120, 4)
     assert after[-1] == State.OK, after
