@@ -8,6 +8,7 @@ from typing import Any
 
 from django import forms
 from django.conf import settings
+from django.db.models import Q
 
 from alerts.choices import Direction, Severity
 from alerts.models import Alert, Threshold, TuningNote
@@ -158,9 +159,23 @@ class ThresholdTuningForm(forms.ModelForm):
                     f"(it groups by: {shown}); such a scope would match nothing.",
                 )
         alert = data.get("alert")
+        if alert is not None and self.instance.pk is None and not _has_runbook(alert):
+            # The playbook's principle: every alert has a clear response procedure. An alert
+            # is enabled by its first threshold, which exports its rules.
+            self.add_error(
+                "alert",
+                f"{alert.name} has no runbook yet. Add its response procedure (Runbooks > "
+                f"Add, named {alert.name}) first: an alert without one is never enabled.",
+            )
         if alert is not None and critical is not None and Severity.CRITICAL not in alert.severities:
             self.add_error("critical", f"{alert.name} has no critical severity.")
         return data
+
+
+def _has_runbook(alert: Alert) -> bool:
+    from runbooks.models import Runbook
+
+    return Runbook.objects.filter(Q(alert=alert) | Q(name=alert.name)).exists()
 
 
 class AlertForm(forms.ModelForm):

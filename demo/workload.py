@@ -349,7 +349,7 @@ def make_handler(env: DemoEnvironment) -> type[BaseHTTPRequestHandler]:
                         },
                     },
                 )
-            elif path in ("", "/health"):
+            elif path in ("", "/health", "/health/db"):
                 self.send_answer(
                     200,
                     {"status": "ok", "cache_traffic_error": env.cache.error if env.cache else None},
@@ -360,6 +360,13 @@ def make_handler(env: DemoEnvironment) -> type[BaseHTTPRequestHandler]:
                 )
 
         def do_POST(self) -> None:
+            if urlsplit(self.path).path.rstrip("/") == "/api/v1/tenants":
+                # The playbook's signup health check: a demo backend accepts any signup.
+                try:
+                    signup = json.loads(read_body(self.headers, self.rfile) or b"null")
+                except (BodyError, ValueError) as exc:
+                    return self.send_answer(400, {"error": f"not a signup: {exc}"})
+                return self.send_answer(201, {"created": signup})
             if urlsplit(self.path).path.rstrip("/") != "/scenarios":
                 return self.send_answer(404, {"error": "POST /scenarios starts a scenario"})
             try:

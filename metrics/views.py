@@ -78,7 +78,7 @@ def _tiles(dashboard: Dashboard) -> list[Tile]:
     panels = list(dashboard.panels.select_related("metric"))
     checks = (
         Check.objects.filter(threshold__metric__in=[p.metric_id for p in panels])
-        .select_related("threshold")
+        .select_related("threshold__alert")
         .order_by("signature")
     )
     now = timezone.now()

@@ -12,6 +12,7 @@ from django.core.management import call_command
 from alerts.choices import TuningKind
 from alerts.models import Alert, Threshold, TuningNote
 from metrics.models import Metric
+from runbooks.models import Runbook
 
 pytestmark = pytest.mark.django_db
 
@@ -196,22 +197,28 @@ def test_it_adds_a_new_alert_with_its_threshold_and_exports_it(
         },
     )
     assert response.status_code == 302
-    response = admin_client.post(
-        "/admin/alerts/threshold/add/",
-        {
-            "key": "queue_depth.exports",
-            "metric": Metric.objects.get(key="queue_depth").pk,
-            "alert": Alert.objects.get(name="LeanVibeQueueBacklog").pk,
-            "scope": '{"queue": "exports"}',
-            "direction": "above",
-            "warning": 100,
-            "critical": 1000,
-            "for_warning": "5m",
-            "for_critical": "5m",
-            "relative_to": "",
-            "tuning_note": "exports queue backed up on 18 Nov",
-        },
+    threshold_form = {
+        "key": "queue_depth.exports",
+        "metric": Metric.objects.get(key="queue_depth").pk,
+        "alert": Alert.objects.get(name="LeanVibeQueueBacklog").pk,
+        "scope": '{"queue": "exports"}',
+        "direction": "above",
+        "warning": 100,
+        "critical": 1000,
+        "for_warning": "5m",
+        "for_critical": "5m",
+        "relative_to": "",
+        "tuning_note": "exports queue backed up on 18 Nov",
+    }
+    # no runbook yet: the alert cannot be enabled
+    response = admin_client.post("/admin/alerts/threshold/add/", threshold_form)
+    assert "has no runbook yet" in response.context["adminform"].form.errors["alert"][0]
+    Runbook.objects.create(
+        name="LeanVibeQueueBacklog",
+        alert=Alert.objects.get(name="LeanVibeQueueBacklog"),
+        title="Queue backlog",
     )
+    response = admin_client.post("/admin/alerts/threshold/add/", threshold_form)
     assert response.status_code == 302, response.context["adminform"].form.errors
     # the alert and its threshold, each with its note
     assert [n.kind for n in TuningNote.objects.all()] == [TuningKind.CREATED] * 2

@@ -1,0 +1,61 @@
+"""The form of one action: its kind's parameters, prefilled from the playbook and the alert's
+labels, checked by the executors' rules (allowlist, bounds, the FLUSHDB confirmation)."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from django import forms
+
+from runbooks import cache, executors
+from runbooks.models import Action
+
+
+class ActionForm(forms.Form):
+    def __init__(self, action: Action, *args: Any, initial_values: dict[str, Any], **kwargs: Any):
+        kwargs["prefix"] = f"a{action.pk}"
+        super().__init__(*args, **kwargs)
+        self.action = action
+        self.params: dict[str, Any] = {}
+        for param in action.spec.params:
+            value = initial_values.get(param.name)
+            help_text = param.help
+            if param.type == "int":
+                field: forms.Field = forms.IntegerField(required=param.required)
+            elif param.type == "choice":
+                field = forms.ChoiceField(
+                    choices=[(c, c) for c in param.choices], required=param.required
+                )
+            elif param.type == "json":
+                field = forms.CharField(
+                    required=param.required, widget=forms.Textarea(attrs={"rows": 2})
+                )
+                if value not in (None, ""):
+                    value = json.dumps(value)
+            else:
+                wide = param.name in ("url", "query", "source", "message")
+                field = forms.CharField(
+                    required=param.required,
+                    widget=forms.TextInput(attrs={"size": 70 if wide else 20}),
+                )
+            if action.kind == "redis_flushdb" and param.name == "confirm":
+                try:
+                    help_text = f"Type {cache.database()} ({cache.where()}) to flush it."
+                except Exception:  # a bad RUNBOOK_REDIS_URL shows on the run, not here
+                    help_text = "Type the database number."
+                value = ""  # never prefilled: typing it is the point
+            field.label = param.label
+            field.help_text = help_text
+            field.initial = value
+            self.fields[param.name] = field
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean() or {}
+        if self.errors:
+            return data
+        params, errors = executors.clean(self.action.kind, data)
+        for name, message in errors.items():
+            self.add_error(name if name in self.fields else None, message)
+        self.params = params
+        return data

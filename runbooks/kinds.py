@@ -1,0 +1,217 @@
+"""The kinds of runbook action: their parameters and whether they change anything.
+
+Plain data with no Django import, so that the playbook reader (``metrics/playbook.py``) can
+validate a runbook's actions with the same table the panel runs them with.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class Param:
+    name: str
+    label: str
+    # text, int, json (a mapping), choice, regex, secret_env (the name of a variable)
+    type: str = "text"
+    required: bool = True
+    choices: tuple[str, ...] = ()
+    help: str = ""
+
+
+@dataclass(frozen=True)
+class Kind:
+    name: str
+    label: str
+    system: str
+    params: tuple[Param, ...]
+    # Changes something: needs a second SRE's approval (and shows a dry run when it has one).
+    is_change: bool = False
+    has_dry_run: bool = False
+
+
+NAMESPACE = Param("namespace", "Namespace", help="From the allowlist in settings.")
+HTTP_METHODS = ("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE")
+
+KINDS: dict[str, Kind] = {
+    k.name: k
+    for k in (
+        Kind(
+            "http_probe",
+            "HTTP timing probe",
+            "http",
+            (Param("url", "URL"),),
+        ),
+        Kind(
+            "http_request",
+            "HTTP request",
+            "http",
+            (
+                Param("method", "Method", "choice", choices=HTTP_METHODS),
+                Param("url", "URL"),
+                Param("json_body", "JSON body", "json", required=False),
+                Param("expect_status", "Expected status", "int", required=False),
+            ),
+        ),
+        Kind(
+            "dependency_check",
+            "External dependency check",
+            "http",
+            (
+                Param("url", "URL"),
+                Param(
+                    "credential_env",
+                    "Credential (environment variable)",
+                    "secret_env",
+                    required=False,
+                    help="The name of the variable holding the key; its value is never shown.",
+                ),
+            ),
+        ),
+        Kind("promql", "PromQL diagnostic", "prometheus", (Param("query", "PromQL query"),)),
+        Kind(
+            "notify",
+            "Notification",
+            "notification",
+            (
+                Param("channel", "Channel", help="A notification channel's name (admin)."),
+                Param("message", "Message"),
+            ),
+        ),
+        Kind(
+            "k8s_pods",
+            "Pods by label",
+            "kubernetes",
+            (NAMESPACE, Param("label_selector", "Label selector", required=False)),
+        ),
+        Kind(
+            "k8s_describe_pod",
+            "Describe a pod",
+            "kubernetes",
+            (NAMESPACE, Param("pod", "Pod")),
+        ),
+        Kind(
+            "k8s_top_pods",
+            "Top pods",
+            "kubernetes",
+            (NAMESPACE, Param("sort_by", "Sort by", "choice", choices=("cpu", "memory"))),
+        ),
+        Kind(
+            "k8s_logs",
+            "Search pod logs",
+            "kubernetes",
+            (
+                NAMESPACE,
+                Param(
+                    "source",
+                    "Pods",
+                    help="A label selector (app.kubernetes.io/name=leanvibe), pod/NAME, "
+                    "deployment/NAME or statefulset/NAME.",
+                ),
+                Param("pattern", "Pattern (regular expression)", "regex", required=False),
+                Param("ignore_case", "Ignore case", "choice", choices=("yes", "no")),
+                Param("tail", "Lines per pod", "int"),
+                Param("last", "Show the last matches", "int", required=False),
+            ),
+        ),
+        Kind(
+            "k8s_scale",
+            "Scale a deployment",
+            "kubernetes",
+            (NAMESPACE, Param("deployment", "Deployment"), Param("replicas", "Replicas", "int")),
+            is_change=True,
+            has_dry_run=True,
+        ),
+        Kind(
+            "k8s_restart",
+            "Rollout restart",
+            "kubernetes",
+            (NAMESPACE, Param("workload", "Workload", help="deployment/NAME or statefulset/NAME")),
+            is_change=True,
+            has_dry_run=True,
+        ),
+        Kind(
+            "k8s_delete_pod",
+            "Delete a pod",
+            "kubernetes",
+            (NAMESPACE, Param("pod", "Pod")),
+            is_change=True,
+            has_dry_run=True,
+        ),
+        Kind(
+            "k8s_patch_configmap",
+            "Patch a configmap",
+            "kubernetes",
+            (
+                NAMESPACE,
+                Param("configmap", "ConfigMap"),
+                Param("data", "Data to merge", "json"),
+                Param(
+                    "restart",
+                    "Then restart",
+                    required=False,
+                    help="deployment/NAME or statefulset/NAME to restart afterwards; empty: none",
+                ),
+            ),
+            is_change=True,
+            has_dry_run=True,
+        ),
+        Kind("redis_ping", "Redis ping", "redis", ()),
+        Kind(
+            "redis_flushdb",
+            "Redis FLUSHDB",
+            "redis",
+            (
+                Param(
+                    "confirm",
+                    "Type the database to flush",
+                    help="The database number, as shown; anything else refuses the run.",
+                ),
+            ),
+            is_change=True,
+            has_dry_run=True,
+        ),
+        Kind("neo4j_query", "Neo4j query", "neo4j", (Param("query", "Cypher query"),)),
+        Kind(
+            "neo4j_write",
+            "Neo4j schema change",
+            "neo4j",
+            (Param("query", "Cypher query"),),
+            is_change=True,
+        ),
+        Kind(
+            "aws_desired_capacity",
+            "Auto Scaling desired capacity",
+            "aws",
+            (Param("group", "Auto Scaling group"), Param("capacity", "Desired capacity", "int")),
+            is_change=True,
+        ),
+    )
+}
+
+
+def check_parameters(kind_name: str, params: object) -> list[str]:
+    """Problems with an action's parameters as written in the playbook (placeholders such as
+    ``{pod}`` are allowed anywhere: they are filled from the alert's labels)."""
+    kind = KINDS.get(kind_name)
+    if kind is None:
+        return [f"unknown kind {kind_name!r}; expected one of {', '.join(KINDS)}"]
+    if not isinstance(params, dict):
+        return ["params must be a mapping"]
+    problems = []
+    known = {p.name for p in kind.params}
+    for extra in sorted(set(params) - known):
+        problems.append(f"unknown parameter {extra!r} for {kind_name}")
+    for param in kind.params:
+        value = params.get(param.name)
+        if value is None or value == "":
+            continue
+        if param.type == "int" and not isinstance(value, int) and "{" not in str(value):
+            problems.append(f"{param.name} must be a whole number, not {value!r}")
+        if param.type == "json" and not isinstance(value, dict | list):
+            problems.append(f"{param.name} must be a mapping")
+        if param.type == "choice" and str(value) not in param.choices:
+            expected = ", ".join(param.choices)
+            problems.append(f"{param.name} is {value!r}; expected one of {expected}")
+    return problems

@@ -1,0 +1,36 @@
+"""Celery tasks of the runbooks app: thin, by primary key, on their own queue."""
+
+from __future__ import annotations
+
+from celery import shared_task
+from django.conf import settings
+
+from runbooks import actions
+from runbooks.models import ActionRun
+
+
+# acks_late: the message is acknowledged only after the run ends, so a worker killed while it
+# holds the message leaves it to be delivered again. The claim (pending → running) makes that
+# redelivery a no-op: the run is already running, or lost, and is never run twice.
+@shared_task(
+    name="runbooks.tasks.execute_run",
+    bind=True,
+    ignore_result=True,
+    acks_late=True,
+    soft_time_limit=settings.RUNBOOK_SOFT_TIME_LIMIT,
+    time_limit=settings.RUNBOOK_TIME_LIMIT,
+)
+def execute_run(self, run_id: int) -> None:  # type: ignore[no-untyped-def]
+    worker = str(getattr(self.request, "hostname", "") or "worker")
+    if not actions.claim_run(run_id, worker=worker):
+        return  # gone, cancelled, not approved yet, or already claimed by a delivery before
+    run = ActionRun.objects.filter(pk=run_id).first()
+    if run is None:
+        return
+    actions.run_claimed(run)
+
+
+@shared_task(name="runbooks.tasks.sweep_runs", ignore_result=True)
+def sweep_runs() -> int:
+    """Beat runs it every 15 s: runs whose worker died become ``lost``."""
+    return actions.sweep_runs()
