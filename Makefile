@@ -57,7 +57,7 @@ lint: venv
 	$(VENV)/bin/ruff format --check .
 
 typecheck: venv
-	$(TEST_ENV) $(VENV)/bin/mypy controlpanel metrics alerts demo
+	$(TEST_ENV) $(VENV)/bin/mypy controlpanel metrics alerts runbooks checklists demo
 
 clean:
 	rm -rf var/test .pytest_cache

@@ -21,6 +21,8 @@ class LoadReport:
     updated: list[str] = field(default_factory=list)
     kept_tuned: list[str] = field(default_factory=list)
     not_in_playbook: list[str] = field(default_factory=list)
+    runbooks: list[str] = field(default_factory=list)
+    checklists: list[str] = field(default_factory=list)
 
     def count(self, outcome: str, name: str) -> None:
         if outcome == "created":
@@ -32,6 +34,8 @@ class LoadReport:
         out = [f"{len(self.created)} created, {len(self.updated)} updated"]
         out += [f"kept tuned value: {line}" for line in self.kept_tuned]
         out += [f"not in the playbook any more (left as is): {key}" for key in self.not_in_playbook]
+        out += self.runbooks
+        out += self.checklists
         return out
 
 
@@ -155,6 +159,13 @@ def load_playbook(playbook: Playbook) -> LoadReport:
             Panel(dashboard=dashboard, metric=metrics[p.metric], title=p.title, position=i)
             for i, p in enumerate(board.panels)
         )
+    # Every alert has a runbook: the reader refuses a playbook without one for each.
+    from runbooks.actions import load_runbooks
+
+    report.runbooks = load_runbooks(playbook)
+    from checklists.actions import load_templates
+
+    report.checklists = load_templates(playbook)
     return report
 
 

@@ -87,3 +87,16 @@ def env_url(name: str, default: str) -> str:
     if "://" not in value:
         raise ImproperlyConfigured(f"{name}={value!r} is not a URL (expected scheme://host...).")
     return value.rstrip("/") if value.startswith("http") else value
+
+
+def env_time(name: str, default: str) -> str:
+    """A local time of day as ``HH:MM`` (24-hour clock), returned normalised."""
+    value = (_raw(name) or "").strip() or default
+    hours, _, minutes = value.partition(":")
+    try:
+        hour, minute = int(hours), int(minutes)
+    except ValueError:
+        hour = minute = -1
+    if not (0 <= hour <= 23 and 0 <= minute <= 59 and len(minutes) == 2):
+        raise ImproperlyConfigured(f"{name}={value!r} is not a time of day like 08:00.")
+    return f"{hour:02d}:{minute:02d}"

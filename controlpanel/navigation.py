@@ -70,6 +70,19 @@ NAV_ITEMS: tuple[NavItem, ...] = (
         "controlpanel.view_operations",
     ),
     NavItem(
+        "Runbooks",
+        "runbooks:index",
+        "The playbook's response procedures as actions: run, approve, and the audit of runs.",
+        "controlpanel.view_operations",
+    ),
+    NavItem(
+        "Checklists",
+        "checklists:index",
+        "The daily, weekly, monthly and quarterly maintenance tasks: check, sign off, review; "
+        "the SLA report.",
+        "controlpanel.sign_off_checklists",
+    ),
+    NavItem(
         "Administration",
         "admin:index",
         "Users, roles, Celery schedules and, as they arrive, thresholds and runbooks.",

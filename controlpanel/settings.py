@@ -14,7 +14,7 @@ from pathlib import Path
 import dj_database_url
 from django.core.exceptions import ImproperlyConfigured
 
-from controlpanel.env import env_bool, env_int, env_list, env_str, env_url
+from controlpanel.env import env_bool, env_int, env_list, env_str, env_time, env_url
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 VAR_DIR = Path(env_str("VAR_DIR", str(BASE_DIR / "var")) or BASE_DIR / "var")
@@ -52,6 +52,8 @@ INSTALLED_APPS = [
     "controlpanel",
     "metrics",
     "alerts",
+    "runbooks",
+    "checklists",
 ]
 
 MIDDLEWARE = [
@@ -234,6 +236,68 @@ CELERY_BEAT_SCHEDULE = {
         # A heartbeat older than one interval is worthless; never let a backlog replay them.
         "options": {"expires": float(HEARTBEAT_INTERVAL)},
     },
+}
+
+# Runbook actions (runbooks/). What they may touch is allowed here, not in the playbook file:
+# namespaces, workloads (kind/name) and configmaps; scaling stays inside the bounds.
+RUNBOOK_NAMESPACES = env_list("RUNBOOK_NAMESPACES", ["leanvibe-production"])
+RUNBOOK_WORKLOADS = env_list(
+    "RUNBOOK_WORKLOADS",
+    ["deployment/leanvibe-backend", "deployment/redis", "statefulset/neo4j"],
+)
+RUNBOOK_CONFIGMAPS = env_list("RUNBOOK_CONFIGMAPS", ["leanvibe-config"])
+RUNBOOK_SCALE_MIN = env_int("RUNBOOK_SCALE_MIN", 1, minimum=0)
+RUNBOOK_SCALE_MAX = env_int("RUNBOOK_SCALE_MAX", 10, minimum=1)
+# Placeholders of the playbook's actions: the API the probes time, the backend's own address
+# (its /health/db), the payment provider's account endpoint (credential from the environment).
+RUNBOOK_API_URL = env_url("RUNBOOK_API_URL", "http://127.0.0.1:9200")
+RUNBOOK_BACKEND_URL = env_url("RUNBOOK_BACKEND_URL", RUNBOOK_API_URL)
+RUNBOOK_DEPENDENCY_URL = env_url("RUNBOOK_DEPENDENCY_URL", "https://api.stripe.com/v1/account")
+# The application cache the Redis actions act on (the demo drives traffic against db 2).
+RUNBOOK_REDIS_URL = env_url("RUNBOOK_REDIS_URL", "redis://127.0.0.1:6380/2")
+# Neo4j actions run only when NEO4J_URL is set (the page says so otherwise).
+NEO4J_URL = env_str("NEO4J_URL", "") or ""
+NEO4J_USER = env_str("NEO4J_USER", "neo4j") or "neo4j"
+NEO4J_PASSWORD = env_str("NEO4J_PASSWORD", "") or ""
+# Auto Scaling actions run only when a region is configured (boto3 reads the credentials).
+AWS_REGION = env_str("AWS_REGION", "") or ""
+AWS_ENDPOINT_URL = env_str("AWS_ENDPOINT_URL", "") or ""
+# Empty: boto3's own chain (instance role, profile). The secret may come from a file (_FILE).
+AWS_ACCESS_KEY_ID = env_str("AWS_ACCESS_KEY_ID", "") or ""
+AWS_SECRET_ACCESS_KEY = env_str("AWS_SECRET_ACCESS_KEY", "") or ""
+# At most this many runs of one action per window, whoever asks: a loop of restarts is an
+# incident of its own.
+RUNBOOK_RATE_LIMIT = env_int("RUNBOOK_RATE_LIMIT", 5, minimum=1)
+RUNBOOK_RATE_WINDOW = env_int("RUNBOOK_RATE_WINDOW", 600, minimum=1)
+# Seconds an action may take: the soft limit ends it as failed with the reason; the hard limit
+# kills the worker process (the sweeper then records the run as failed).
+RUNBOOK_SOFT_TIME_LIMIT = env_int("RUNBOOK_SOFT_TIME_LIMIT", 60, minimum=1)
+RUNBOOK_TIME_LIMIT = env_int("RUNBOOK_TIME_LIMIT", 90, minimum=2)
+# A running run whose heartbeat is older than this was left by a worker that died.
+RUNBOOK_LOST_AFTER = env_int("RUNBOOK_LOST_AFTER", 30, minimum=5)
+# Runbook actions go to their own queue: one slow cluster call must not hold up the
+# evaluation cycle, and the queue can be given its own worker.
+CELERY_TASK_ROUTES = {"runbooks.tasks.execute_run": {"queue": "runbooks"}}
+# One message at a time per worker process: with acks_late a prefetched run would otherwise
+# wait behind a long one and look stuck.
+CELERY_WORKER_PREFETCH_MULTIPLIER = 1
+CELERY_BEAT_SCHEDULE["sweep-lost-runbook-runs"] = {
+    "task": "runbooks.tasks.sweep_runs",
+    "schedule": 15.0,
+    "options": {"expires": 15.0},
+}
+
+# Maintenance checklists (checklists/). Daily runs open at this local time (TIME_ZONE); weekly,
+# monthly and quarterly runs open at the same time on their first day. After downtime, beat
+# opens the missed periods too, at most this many per cadence.
+CHECKLIST_DAILY_AT = env_time("CHECKLIST_DAILY_AT", "00:00")
+CHECKLIST_CATCH_UP = env_int("CHECKLIST_CATCH_UP", 3, minimum=1)
+# Cheap when nothing is due (a few indexed queries), and it also gathers evidence for new runs
+# once Prometheus answers, so a minute keeps a fresh start's runs from waiting long.
+CELERY_BEAT_SCHEDULE["open-checklist-runs"] = {
+    "task": "checklists.tasks.open_runs",
+    "schedule": 60.0,
+    "options": {"expires": 60.0},
 }
 
 LOGGING = {

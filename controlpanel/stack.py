@@ -342,6 +342,11 @@ def setup(env: dict[str, str]) -> None:
     _collectstatic_if_changed(call_command)
     if env.get("DEMO_MODE", "0").lower() in ("1", "true", "yes", "on"):
         call_command("seed_demo")
+    from checklists.actions import open_runs
+
+    # The current day's, week's, month's and quarter's checklist runs exist from the first page
+    # on (beat's interval schedule first fires a minute after start, then gathers evidence).
+    open_runs()
 
 
 def _collectstatic_if_changed(call_command: object) -> None:

@@ -25,4 +25,6 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("", include("alerts.urls")),
     path("", include("metrics.urls")),
+    path("", include("runbooks.urls")),
+    path("", include("checklists.urls")),
 ]

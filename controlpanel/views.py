@@ -29,8 +29,18 @@ def home(request: HttpRequest) -> HttpResponse:
             "roles": role_names(request.user),
             "beat": health.check_beat(),
             "prometheus": health.check_prometheus(),
+            "overdue_runs": _overdue_runs(request),
         },
     )
+
+
+def _overdue_runs(request: HttpRequest) -> list:
+    """Maintenance checklist runs past their due time, for those who sign them off."""
+    if not request.user.has_perm("controlpanel.sign_off_checklists"):
+        return []
+    from checklists.models import ChecklistRun
+
+    return list(ChecklistRun.objects.overdue().select_related("owner")[:10])
 
 
 @login_not_required

@@ -8,7 +8,7 @@ overwrite, are errors too.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -114,6 +114,36 @@ class Dashboard:
 
 
 @dataclass(frozen=True)
+class RunbookAction:
+    kind: str
+    label: str
+    params: dict[str, Any]
+    command: str = ""
+
+
+@dataclass(frozen=True)
+class RunbookStep:
+    title: str
+    time_box: str
+    note: str
+    actions: tuple[RunbookAction, ...]
+
+
+@dataclass(frozen=True)
+class Runbook:
+    """A response procedure: for an alert (keyed by its name), a troubleshooting guide or the
+    log-analysis patterns (``kind``), with ordered steps and their actions."""
+
+    name: str
+    kind: str
+    title: str
+    severity: str
+    impact: str
+    escalation: tuple[str, ...]
+    steps: tuple[RunbookStep, ...]
+
+
+@dataclass(frozen=True)
 class Playbook:
     title: str
     version: str
@@ -122,6 +152,9 @@ class Playbook:
     thresholds: tuple[Threshold, ...]
     alerts: dict[str, Alert]
     dashboards: dict[str, Dashboard]
+    runbooks: dict[str, Runbook] = field(default_factory=dict)
+    # The maintenance checklists by cadence (checklists.playbook.ChecklistSpec).
+    checklists: dict[str, Any] = field(default_factory=dict)
 
 
 # --- reading with line numbers ----------------------------------------------------------
@@ -245,7 +278,8 @@ def parse(text: str, path: Path | str = "<playbook>") -> Playbook:
     check.problems.extend(loader.duplicates)
     if not isinstance(document, dict):
         raise PlaybookError(path, ["the file must be a mapping with playbook, metrics, ..."])
-    allowed = {"playbook", "metrics", "thresholds", "alerts", "dashboards"}
+    allowed = {"playbook", "metrics", "thresholds", "alerts", "dashboards", "runbooks"}
+    allowed.add("checklists")
     for key in sorted(set(document) - allowed):
         check.add(document, f"unknown top-level key {key!r}; expected {', '.join(sorted(allowed))}")
     header = check.mapping(document, "playbook", "")
@@ -254,6 +288,10 @@ def parse(text: str, path: Path | str = "<playbook>") -> Playbook:
     alerts = _alerts(check, check.mapping(document, "alerts", ""))
     thresholds = _thresholds(check, document.get("thresholds"), metrics, alerts)
     dashboards = _dashboards(check, check.mapping(document, "dashboards", ""), metrics)
+    runbooks = _runbooks(check, check.mapping(document, "runbooks", ""), alerts, contacts)
+    from checklists.playbook import read_checklists
+
+    checklists = read_checklists(check, document.get("checklists"))
     if check.problems:
         raise PlaybookError(path, check.problems)
     return Playbook(
@@ -264,6 +302,8 @@ def parse(text: str, path: Path | str = "<playbook>") -> Playbook:
         thresholds=thresholds,
         alerts=alerts,
         dashboards=dashboards,
+        runbooks=runbooks,
+        checklists=checklists,
     )
 
 
@@ -456,4 +496,86 @@ def _dashboards(check: _Checker, section: _Map, metrics: dict[str, Metric]) -> d
     return out
 
 
-__all__ = ["Playbook", "PlaybookError", "duration_seconds", "load", "parse"]
+RUNBOOK_KINDS = ("alert", "guide", "logs")
+
+
+def _runbooks(
+    check: _Checker, section: _Map, alerts: dict[str, Alert], contacts: dict[str, Any]
+) -> dict[str, Runbook]:
+    """Every alert needs a runbook (the playbook's "every alert must have a clear response
+    procedure"); guides and log patterns have runbooks of their own kinds."""
+    from runbooks.kinds import check_parameters
+
+    out = {}
+    for name, item in section.items():
+        where = f"runbooks.{name}"
+        if not isinstance(item, dict):
+            check.add(section, f"{where} must be a mapping")
+            continue
+        known = {"kind", "title", "severity", "impact", "escalation", "steps"}
+        for extra in sorted(set(item) - known):
+            check.add(item, f"{where}: unknown field {extra!r}", field=extra)
+        kind = check.choice(item, "kind", where, RUNBOOK_KINDS)
+        if kind == "alert" and name not in alerts:
+            check.add(section, f"{where}: no alert named {name} under alerts", field=name)
+        escalation = check.names(item, "escalation", where, tuple(contacts))
+        steps = []
+        raw_steps = item.get("steps")
+        if not isinstance(raw_steps, list) or not raw_steps:
+            check.add(item, f"{where}.steps must list at least one step", field="steps")
+            raw_steps = []
+        for index, step in enumerate(raw_steps, start=1):
+            at = f"{where}.steps[{index}]"
+            if not isinstance(step, dict):
+                check.add(item, f"{at} must be a mapping", field="steps")
+                continue
+            for extra in sorted(set(step) - {"title", "time_box", "note", "actions"}):
+                check.add(step, f"{at}: unknown field {extra!r}", field=extra)
+            time_box = step.get("time_box") or ""
+            if time_box:
+                time_box = check.duration(step, time_box, f"{at}.time_box", field="time_box")
+            actions = []
+            for number, action in enumerate(step.get("actions") or [], start=1):
+                spot = f"{at}.actions[{number}]"
+                if not isinstance(action, dict):
+                    check.add(step, f"{spot} must be a mapping", field="actions")
+                    continue
+                for extra in sorted(set(action) - {"kind", "label", "params", "command"}):
+                    check.add(action, f"{spot}: unknown field {extra!r}", field=extra)
+                kind_name = str(action.get("kind", ""))
+                params = action.get("params") or {}
+                for problem in check_parameters(kind_name, params):
+                    at_field = "kind" if problem.startswith("unknown kind") else "params"
+                    check.add(action, f"{spot}: {problem}", field=at_field)
+                actions.append(
+                    RunbookAction(
+                        kind=kind_name,
+                        label=check.text(action, "label", spot),
+                        params=dict(params) if isinstance(params, dict) else {},
+                        command=str(action.get("command") or "").strip(),
+                    )
+                )
+            steps.append(
+                RunbookStep(
+                    title=check.text(step, "title", at),
+                    time_box=time_box,
+                    note=check.text(step, "note", at, required=False),
+                    actions=tuple(actions),
+                )
+            )
+        out[name] = Runbook(
+            name=name,
+            kind=kind,
+            title=check.text(item, "title", where),
+            severity=check.text(item, "severity", where, required=False),
+            impact=check.text(item, "impact", where, required=False),
+            escalation=escalation or tuple(contacts),
+            steps=tuple(steps),
+        )
+    for name in alerts:
+        if name not in out:
+            check.add(section, f"runbooks: alert {name} has no runbook (every alert needs one)")
+    return out
+
+
+__all__ = ["Playbook", "PlaybookError", "Runbook", "duration_seconds", "load", "parse"]

@@ -371,3 +371,99 @@ def alerting_rules(*, url: str | None = None, timeout: float | None = None) -> R
                 )
             )
     return RulesResult(tuple(rules))
+
+
+# --- status APIs (targets, TSDB) -----------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ApiResult:
+    """The ``data`` of a Prometheus HTTP API answer, or the kind and reason of its failure."""
+
+    data: dict | list | None = None
+    failure: str = ""
+    reason: str = ""
+
+    @property
+    def is_ok(self) -> bool:
+        return not self.failure
+
+
+def _api_get(
+    path: str,
+    params: dict[str, str] | None = None,
+    *,
+    url: str | None = None,
+    timeout: float | None = None,
+) -> ApiResult:
+    base = (url or settings.PROMETHEUS_URL).rstrip("/")
+    timeout = timeout or max(settings.PROMETHEUS_TIMEOUT, 5.0)
+    try:
+        response = requests.get(f"{base}{path}", params=params or {}, timeout=timeout)
+        body = response.json()
+    except requests.Timeout:
+        return ApiResult(failure=QueryFailure.TIMEOUT, reason=f"no answer within {timeout:g}s")
+    except requests.RequestException as exc:
+        return ApiResult(failure=QueryFailure.UNREACHABLE, reason=_short(exc))
+    except ValueError:
+        return ApiResult(failure=QueryFailure.BAD_ANSWER, reason="answer is not JSON")
+    if response.status_code != 200 or body.get("status") != "success":
+        reason = str(body.get("error", f"HTTP {response.status_code}"))[:300]
+        return ApiResult(failure=QueryFailure.REJECTED, reason=reason)
+    return ApiResult(body.get("data"))
+
+
+@dataclass(frozen=True)
+class Target:
+    job: str
+    instance: str
+    health: str  # up, down or unknown
+    last_scrape: str  # RFC 3339
+    last_scrape_age: float | None  # seconds
+    last_error: str
+
+
+def targets(
+    *, url: str | None = None, timeout: float | None = None
+) -> tuple[tuple[Target, ...], ApiResult]:
+    """The active scrape targets (``/api/v1/targets?state=active``) with their health and how
+    long ago each was last scraped."""
+    from datetime import datetime
+
+    result = _api_get("/api/v1/targets", {"state": "active"}, url=url, timeout=timeout)
+    if not result.is_ok or not isinstance(result.data, dict):
+        return (), result
+    now = time.time()
+    found = []
+    for item in result.data.get("activeTargets", []):
+        stamp = str(item.get("lastScrape", ""))
+        age = None
+        try:
+            scraped = datetime.fromisoformat(stamp.replace("Z", "+00:00"))
+            if scraped.year > 1970:
+                age = max(0.0, now - scraped.timestamp())
+        except ValueError:
+            pass
+        labels = item.get("labels") or {}
+        found.append(
+            Target(
+                job=str(labels.get("job") or item.get("scrapePool", "")),
+                instance=str(labels.get("instance", item.get("scrapeUrl", ""))),
+                health=str(item.get("health", "unknown")),
+                last_scrape=stamp,
+                last_scrape_age=age,
+                last_error=str(item.get("lastError", ""))[:300],
+            )
+        )
+    return tuple(found), result
+
+
+def tsdb_status(*, url: str | None = None, timeout: float | None = None) -> ApiResult:
+    """Prometheus's TSDB status (``/api/v1/status/tsdb``): head series and chunks, and the
+    metrics with the most series."""
+    return _api_get("/api/v1/status/tsdb", url=url, timeout=timeout)
+
+
+def runtime_info(*, url: str | None = None, timeout: float | None = None) -> ApiResult:
+    """``/api/v1/status/runtimeinfo``: storage retention, start time, reload status."""
+    return _api_get("/api/v1/status/runtimeinfo", url=url, timeout=timeout)

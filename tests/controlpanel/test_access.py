@@ -73,6 +73,55 @@ EXPECTATIONS: dict[str, Expect] = {
         method="post",
         kwargs={"silence_id": "00000000-0000-4000-8000-000000000000"},
     ),
+    "runbooks:index": Expect(anonymous=302, business=403, sre=200, admin=200),
+    "runbooks:detail": Expect(
+        anonymous=302, business=403, sre=200, admin=200, kwargs={"name": "HighCPUUsage"}
+    ),
+    "runbooks:audit": Expect(anonymous=302, business=403, sre=200, admin=200),
+    # The role is checked before the action is looked up (this one does not exist); business
+    # staff are refused every action in tests/runbooks/test_pages.py.
+    "runbooks:run-action": Expect(
+        anonymous=302, business=403, sre=404, admin=404, method="post", kwargs={"pk": 999999}
+    ),
+    # Run 1 (a scale waiting for approval, asked by another SRE): seen, approved, cancelled.
+    "runbooks:run": Expect(anonymous=302, business=403, sre=200, admin=200, kwargs={"pk": 1}),
+    "runbooks:approve-run": Expect(
+        anonymous=302, business=403, sre=302, admin=302, method="post", kwargs={"pk": 1}
+    ),
+    "runbooks:cancel-run": Expect(
+        anonymous=302, business=403, sre=302, admin=302, method="post", kwargs={"pk": 1}
+    ),
+    # Checklists: both roles work on runs; item 1 is an SRE item, item 2 a business one.
+    # Refusals of an allowed role (nothing to sign off yet, no note text) come back as a
+    # message on the run page (302); a role without the right gets 403.
+    "checklists:index": SIGNED_IN,
+    "checklists:run": Expect(anonymous=302, business=200, sre=200, admin=200, kwargs={"pk": 1}),
+    "checklists:check-item": Expect(
+        anonymous=302, business=403, sre=302, admin=302, method="post", kwargs={"pk": 1}
+    ),
+    "checklists:not-applicable": Expect(
+        anonymous=302, business=302, sre=302, admin=302, method="post", kwargs={"pk": 2}
+    ),
+    "checklists:reopen-item": Expect(
+        anonymous=302, business=403, sre=302, admin=302, method="post", kwargs={"pk": 1}
+    ),
+    "checklists:sign-off": Expect(
+        anonymous=302, business=403, sre=302, admin=302, method="post", kwargs={"pk": 1}
+    ),
+    "checklists:review-run": Expect(
+        anonymous=302, business=403, sre=302, admin=302, method="post", kwargs={"pk": 1}
+    ),
+    "checklists:add-note": Expect(
+        anonymous=302, business=302, sre=302, admin=302, method="post", kwargs={"pk": 1}
+    ),
+    "checklists:gather-evidence": Expect(
+        anonymous=302, business=403, sre=302, admin=302, method="post", kwargs={"pk": 1}
+    ),
+    "checklists:set-owner": Expect(
+        anonymous=302, business=403, sre=302, admin=302, method="post", kwargs={"pk": 1}
+    ),
+    "checklists:sla": SIGNED_IN,
+    "checklists:export": SIGNED_IN,
 }
 # Outside the login: Alertmanager proves itself with the bearer token instead.
 BEARER_ONLY = {"alerts:alertmanager-webhook"}
@@ -122,6 +171,49 @@ def playbook_loaded(db):
         signature="node_cpu{x}",
     )
     make_firing_alert(pk=1)
+    _awaiting_run()
+    _checklist_run()
+
+
+def _checklist_run() -> None:
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from checklists.models import ChecklistRun, RunItem
+
+    now = timezone.now()
+    run = ChecklistRun.objects.create(
+        pk=1,
+        cadence="daily",
+        period_start=now.date(),
+        period_end=now.date(),
+        title="Daily monitoring tasks",
+        due_at=now + timedelta(hours=8),
+    )
+    RunItem.objects.create(pk=1, run=run, position=1, title="Verify backups", role="sre")
+    RunItem.objects.create(pk=2, run=run, position=2, title="Business trends", role="business")
+
+
+def _awaiting_run() -> None:
+    from django.utils import timezone
+
+    from controlpanel.choices import Role
+    from runbooks.models import Action, ActionRun
+    from tests.factories import make_user
+
+    scale = Action.objects.filter(kind="k8s_scale").first()
+    ActionRun.objects.create(
+        pk=1,
+        action=scale,
+        runbook_name="HighCPUUsage",
+        action_label="Scale leanvibe-backend to 6 replicas",
+        kind="k8s_scale",
+        parameters={"replicas": 6},
+        status="awaiting_approval",
+        requested_by=make_user("requester", Role.SRE),
+        requested_at=timezone.now(),
+    )
 
 
 @pytest.fixture
@@ -184,6 +276,8 @@ def test_it_shows_only_the_navigation_a_user_may_open(sre_client, admin_client, 
     assert 'href="/d/business-metrics"' in business
     assert 'href="/alerts/"' in sre
     assert 'href="/alerts/"' not in business
+    assert 'href="/runbooks/"' in sre
+    assert 'href="/runbooks/"' not in business
 
 
 @pytest.mark.django_db

@@ -1,0 +1,154 @@
+"""Evidence against a real Prometheus over backfilled demo history: targets up (and one
+down), the backup's age, the TSDB status, business KPIs week over week, 7-day trends and the
+SLA report; and what an item says when Prometheus does not answer."""
+
+from __future__ import annotations
+
+import json
+import time
+import urllib.parse
+import urllib.request
+from pathlib import Path
+
+import pytest
+import yaml
+from django.utils import timezone
+
+from checklists import actions, evidence, sla
+from checklists.choices import Cadence
+from checklists.models import ChecklistRun
+from demo import workload
+from demo.backfill import PAST_INCIDENTS, PastIncident, backfill
+from tests import services
+
+pytestmark = pytest.mark.services
+
+NOW = time.time()
+# An enterprise latency spike a day ago, an hour long: the SLA report must see it.
+SPIKE = PastIncident("latency_spike", 1, 60, (("tenant_tier", "enterprise"),))
+
+
+def instant(url: str, expr: str) -> float:
+    query = urllib.parse.urlencode({"query": expr})
+    with urllib.request.urlopen(f"{url}/api/v1/query?{query}", timeout=10) as response:
+        return float(json.load(response)["data"]["result"][0]["value"][1])
+
+
+@pytest.fixture(scope="module")
+def stack(tmp_path_factory) -> tuple[str, int]:
+    """Three days of demo history, the workload continuing live, Prometheus scraping it and
+    one target that is down: (Prometheus URL, the dead target's port)."""
+    var_dir: Path = tmp_path_factory.mktemp("var")
+    result = backfill(
+        var_dir, days=3, redis_exporter_port=None, now=NOW, incidents=(*PAST_INCIDENTS, SPIKE)
+    )
+    assert result.startswith("backfilled 3.0 days"), result
+    env = workload.DemoEnvironment(var_dir / "demo" / "state.json")
+    port, dead = services.free_port(), services.free_port()
+    server = workload.serve(env, "127.0.0.1", port)
+    config = {
+        "global": {"scrape_interval": "1s"},
+        "scrape_configs": [
+            {
+                "job_name": "demo",
+                "honor_labels": True,
+                "static_configs": [{"targets": [f"127.0.0.1:{port}"]}],
+            },
+            {"job_name": "gone", "static_configs": [{"targets": [f"127.0.0.1:{dead}"]}]},
+        ],
+    }
+    prometheus = services.prometheus(var_dir / "prometheus", yaml.safe_dump(config)).start()
+    deadline = time.monotonic() + 20
+    while time.monotonic() < deadline:  # both targets scraped once
+        with urllib.request.urlopen(f"{prometheus.url}/api/v1/targets", timeout=5) as response:
+            found = json.load(response)["data"]["activeTargets"]
+        if len(found) == 2 and all(t["health"] != "unknown" for t in found):
+            break
+        time.sleep(0.3)
+    yield prometheus.url, dead
+    prometheus.stop()
+    server.shutdown()
+    env.stop()
+
+
+@pytest.fixture
+def prom(stack, settings, templates):
+    settings.PROMETHEUS_URL = stack[0]
+    settings.ALERTMANAGER_URL = "http://127.0.0.1:9"
+    return stack
+
+
+def test_it_reports_targets_up_and_down_with_their_scrape_age(prom):
+    _, dead = prom
+    result = evidence.dashboard_health(timezone.now())
+    values = result["values"]
+    assert (values["targets_total"], values["targets_up"]) == (2, 1)
+    assert values["targets_down"] == [f"gone/127.0.0.1:{dead}"]
+    assert 0 <= values["oldest_scrape_seconds"] < 10
+    assert result["verdict"] == evidence.ATTENTION
+    assert result["summary"].startswith("1 of 2 targets up")
+
+
+def test_it_reports_the_backup_age_prometheus_has(prom):
+    url, _ = prom
+    result = evidence.backup(timezone.now())
+    expected = instant(url, "time() - max(leanvibe_backup_last_success_timestamp_seconds)")
+    assert result["values"]["backup_age_seconds"] == pytest.approx(expected, abs=5)
+    assert 0 < expected < 26 * 3600
+    assert result["verdict"] == evidence.OK
+    assert "Last successful backup" in result["summary"]
+
+
+def test_it_reports_tsdb_status_and_kpis_and_trends(prom):
+    url, _ = prom
+    now = timezone.now()
+    tsdb = evidence.monitoring_health(now)
+    assert tsdb["values"]["head_series"] == pytest.approx(
+        instant(url, "count({__name__=~'.+'})"), rel=0.2
+    )
+    assert tsdb["table"]["rows"]  # the biggest metrics by series
+    kpis = evidence.business_trends(now)["values"]["kpis"]
+    tenants = kpis["active_tenants"]
+    assert tenants["now"] > 1000 and tenants["before"] is None  # no history a week back
+    trends = evidence.performance_capacity(now)
+    assert trends["values"]["series"] >= 4  # p95 per tier, error rate, throughput
+    assert any(row[0].startswith("API response time") for row in trends["table"]["rows"])
+
+
+def test_it_computes_the_sla_from_the_history(prom):
+    now = timezone.now()
+    report = sla.build_report(timezone.localdate().replace(day=1), now=now)
+    assert not report.error
+    tiers = {t.tier: t for t in report.tiers}
+    assert set(tiers) == {"enterprise", "team", "developer"}
+    enterprise = tiers["enterprise"]
+    # three days at one interval per 5 minutes, give or take the edges
+    assert 700 <= enterprise.latency_intervals <= 3 * 288 + 2
+    # the hour-long spike a day ago breached the enterprise threshold; team stayed within
+    assert 0.9 < enterprise.latency_share < 0.995
+    assert tiers["team"].latency_share > enterprise.latency_share
+    assert 0.9 < tiers["team"].availability <= 1
+    assert report.tiers[0].previous is not None
+
+
+def test_it_stores_a_run_s_evidence_snapshot_with_real_values(prom, runs):
+    daily = runs[Cadence.DAILY]
+    snapshot = evidence.gather(daily)
+    assert actions.store_evidence(daily, snapshot, actor=None)
+    stored = ChecklistRun.objects.get(pk=daily.pk).evidence["items"]
+    assert stored["backup"]["values"]["backup_age_seconds"] > 0
+    assert stored["dashboard_health"]["values"]["targets_up"] == 1
+    assert set(stored) == {"overnight_alerts", "dashboard_health", "backup", "business_trends"}
+
+
+@pytest.mark.django_db
+def test_it_says_an_item_cannot_be_verified_when_prometheus_does_not_answer(
+    templates, runs, settings
+):
+    settings.PROMETHEUS_URL = f"http://127.0.0.1:{services.free_port()}"
+    snapshot = evidence.gather(runs[Cadence.DAILY])
+    assert snapshot["items"]["backup"]["verdict"] == evidence.ERROR
+    assert snapshot["items"]["backup"]["summary"].startswith("Could not be verified")
+    assert "backup" in snapshot["problems"] and evidence.is_incomplete(snapshot)
+    # alerts come from the panel's own history and are still gathered
+    assert snapshot["items"]["overnight_alerts"]["verdict"] == evidence.OK
