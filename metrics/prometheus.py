@@ -341,22 +341,12 @@ class RulesResult:
 def alerting_rules(*, url: str | None = None, timeout: float | None = None) -> RulesResult:
     """The alerting rules Prometheus has loaded (``/api/v1/rules?type=alert``), with each
     rule's health, last error and active alerts."""
-    base = (url or settings.PROMETHEUS_URL).rstrip("/")
-    timeout = timeout or max(settings.PROMETHEUS_TIMEOUT, 5.0)
-    try:
-        response = requests.get(f"{base}/api/v1/rules", params={"type": "alert"}, timeout=timeout)
-        body = response.json()
-    except requests.Timeout:
-        return RulesResult(failure=QueryFailure.TIMEOUT, reason=f"no answer within {timeout:g}s")
-    except requests.RequestException as exc:
-        return RulesResult(failure=QueryFailure.UNREACHABLE, reason=_short(exc))
-    except ValueError:
-        return RulesResult(failure=QueryFailure.BAD_ANSWER, reason="answer is not JSON")
-    if response.status_code != 200 or body.get("status") != "success":
-        reason = str(body.get("error", f"HTTP {response.status_code}"))[:300]
-        return RulesResult(failure=QueryFailure.REJECTED, reason=reason)
+    answer = _api_get("/api/v1/rules", {"type": "alert"}, url=url, timeout=timeout)
+    if not answer.is_ok:
+        return RulesResult(failure=answer.failure, reason=answer.reason)
+    groups = answer.data.get("groups", []) if isinstance(answer.data, dict) else []
     rules = []
-    for group in body["data"].get("groups", []):
+    for group in groups:
         for rule in group.get("rules", []):
             rules.append(
                 RuleState(
