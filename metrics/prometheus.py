@@ -229,30 +229,13 @@ def range_query(
     cached = cache.get(key)
     if cached is not None:
         return cached  # type: ignore[no-any-return]
-    timeout = timeout or max(settings.PROMETHEUS_TIMEOUT, 5.0)
-    try:
-        response = requests.get(
-            f"{base}/api/v1/query_range",
-            params={"query": query, "start": str(start), "end": str(end), "step": str(step)},
-            timeout=timeout,
-        )
-        body = response.json()
-    except requests.Timeout:
-        return RangeResult(
-            query, failure=QueryFailure.TIMEOUT, reason=f"no answer within {timeout:g}s"
-        )
-    except requests.RequestException as exc:
-        return RangeResult(query, failure=QueryFailure.UNREACHABLE, reason=_short(exc))
-    except ValueError:
-        return RangeResult(query, failure=QueryFailure.BAD_ANSWER, reason="answer is not JSON")
-    if response.status_code != 200 or body.get("status") != "success":
-        return RangeResult(
-            query,
-            failure=QueryFailure.REJECTED,
-            reason=str(body.get("error", f"HTTP {response.status_code}"))[:300],
-        )
+    params = {"query": query, "start": str(start), "end": str(end), "step": str(step)}
+    answer = _api_get("/api/v1/query_range", params, url=base, timeout=timeout)
+    if not answer.is_ok:
+        return RangeResult(query, failure=answer.failure, reason=answer.reason)
+    data = answer.data if isinstance(answer.data, dict) else {}
     series = []
-    for item in body["data"]["result"]:
+    for item in data.get("result", []):
         points = []
         for stamp, value in item.get("values", []):
             number = float(value)
