@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+import time
+
 import pytest
 from celery.contrib.testing.worker import start_worker
 from django.conf import settings
@@ -30,5 +32,10 @@ def test_it_records_a_heartbeat_through_a_real_broker_and_worker(redis_server):
         celery_broker(redis_server.url),
         start_worker(app, pool="solo", perform_ping_check=False, shutdown_timeout=10),
     ):
-        record_heartbeat.apply_async().get(timeout=20, disable_sync_subtasks=False)
-    assert Heartbeat.objects.filter(name="celery-beat").exists()
+        # The task ignores its result, so ``.get()`` would return at once without waiting
+        # for the worker: wait for the row the worker writes instead.
+        record_heartbeat.apply_async()
+        deadline = time.monotonic() + 20
+        while not Heartbeat.objects.filter(name="celery-beat").exists():
+            assert time.monotonic() < deadline, "the worker wrote no heartbeat within 20 s"
+            time.sleep(0.05)
