@@ -8,8 +8,10 @@ from __future__ import annotations
 
 import math
 import time
+from bisect import bisect_right
 from dataclasses import dataclass, field
 from functools import partial
+from itertools import groupby
 
 from django.conf import settings
 
@@ -77,15 +79,88 @@ def _fetch(
 ) -> dict[str, prometheus.RangeResult]:
     """The metric, its traffic guard and its past window, over the range, in parallel."""
     metric = threshold.metric
-    jobs = {"value": (metric.query, start, end)}
+    query = metric.query_for(threshold.scope)  # a tier's own series when the metric can say so
+    jobs = {"value": (query, start, end)}
     if metric.volume_query:
         jobs["volume"] = (metric.volume_query, start, end)
     if threshold.relative_to:
         back = duration_seconds(threshold.relative_to)
-        jobs["baseline"] = (metric.query, start - back, end - back)
+        jobs["baseline"] = (query, start - back, end - back)
     fetch = partial(prometheus.range_query_chunked, cache_seconds=CACHE_SECONDS, timeout=30)
     results = prometheus.parallel([partial(fetch, q, a, b, step) for q, a, b in jobs.values()])
     return dict(zip(jobs, results, strict=True))
+
+
+def readings(
+    times: list[float],
+    values: dict[float, float],
+    *,
+    volumes: dict[float, float] | None = None,
+    baselines: dict[float, float] | None = None,
+    min_volume: float | None = None,
+) -> list[float | None]:
+    """What the cycle would compare at each evaluation time: the value (or its change against
+    the baseline), ``None`` where it would see no data (missing, NaN, or under the traffic
+    guard). Computed once per series and shared by the current and the proposed rule."""
+    out: list[float | None] = []
+    for t in times:
+        value = values.get(t)
+        if baselines is not None:
+            value = relative_change(value, baselines.get(t))
+        if value is None or math.isnan(value) or math.isinf(value):
+            out.append(None)
+        elif min_volume is not None:
+            volume = volumes.get(t) if volumes is not None else None
+            out.append(None if volume is None or volume < min_volume else value)
+        else:
+            out.append(value)
+    return out
+
+
+def replay_readings(times: list[float], compared: list[float | None], rule: Rule) -> list[str]:
+    """The state after each evaluation time, as the panel's cycle would have judged it.
+
+    The same decisions as ``judge`` (tests compare the two on random series), without building
+    a ``Memory`` per step: a 30-day replay is 43,200 steps a series and rule."""
+    above = rule.direction == Direction.ABOVE
+    warning, critical = rule.warning, rule.critical
+    for_warning, for_critical = rule.for_warning, rule.for_critical
+    ok, pending, warned, critical_state, no_data = (
+        State.OK,
+        State.PENDING,
+        State.WARNING,
+        State.CRITICAL,
+        State.NO_DATA,
+    )
+    warning_since: float | None = None
+    critical_since: float | None = None
+    states: list[str] = []
+    append = states.append
+    for t, value in zip(times, compared, strict=True):
+        if value is None:
+            warning_since = critical_since = None
+            append(no_data)
+            continue
+        is_critical = critical is not None and (value > critical if above else value < critical)
+        is_warning = is_critical or (value > warning if above else value < warning)
+        if not is_warning:
+            warning_since = critical_since = None
+            append(ok)
+            continue
+        if warning_since is None:
+            warning_since = t
+        if is_critical:
+            if critical_since is None:
+                critical_since = t
+        else:
+            critical_since = None
+        if critical_since is not None and t - critical_since >= for_critical:
+            append(critical_state)
+        elif t - warning_since >= for_warning:
+            append(warned)
+        else:
+            append(pending)
+    return states
 
 
 def replay(
@@ -97,59 +172,47 @@ def replay(
     baselines: dict[float, float] | None = None,
     min_volume: float | None = None,
 ) -> list[str]:
-    """The state after each evaluation time, as the panel's cycle would have judged it.
+    """``replay_readings`` over one series' raw values."""
+    compared = readings(times, values, volumes=volumes, baselines=baselines, min_volume=min_volume)
+    return replay_readings(times, compared, rule)
 
-    The same decisions as ``judge`` (tests compare the two on random series), without building
-    a ``Memory`` per step: a 30-day replay is 43,200 steps a series and rule."""
-    above = rule.direction == Direction.ABOVE
-    warning, critical = rule.warning, rule.critical
-    warning_since: float | None = None
-    critical_since: float | None = None
-    states: list[str] = []
-    for t in times:
-        value = values.get(t)
-        if baselines is not None:
-            value = relative_change(value, baselines.get(t))
-        missing = value is None or math.isnan(value) or math.isinf(value)
-        if not missing and min_volume is not None:
-            volume = volumes.get(t) if volumes is not None else None
-            missing = volume is None or volume < min_volume
-        if missing:
-            warning_since = critical_since = None
-            states.append(State.NO_DATA)
-            continue
-        assert value is not None
-        is_critical = critical is not None and (value > critical if above else value < critical)
-        is_warning = is_critical or (value > warning if above else value < warning)
-        warning_since = (warning_since or t) if is_warning else None
-        critical_since = (critical_since or t) if is_critical else None
-        if critical_since is not None and t - critical_since >= rule.for_critical:
-            states.append(State.CRITICAL)
-        elif warning_since is not None and t - warning_since >= rule.for_warning:
-            states.append(State.WARNING)
-        elif is_warning:
-            states.append(State.PENDING)
-        else:
-            states.append(State.OK)
-    return states
+
+def tally_windows(
+    times: list[float], states: list[str], sinces: list[float], step: int
+) -> list[Tally]:
+    """What one rule did over each window (since, end], from the runs of equal states: a
+    30-day replay is a few runs, not 43,200 steps to walk once per window."""
+    runs = []
+    index = 0
+    for state, group in groupby(states):
+        length = sum(1 for _ in group)
+        runs.append((state, index, length))
+        index += length
+    out = []
+    for since in sinces:
+        first = bisect_right(times, since)
+        result = Tally()
+        previous = None
+        for state, begin, length in runs:
+            inside = begin + length - max(begin, first)
+            if inside > 0:
+                if state in COUNTED:
+                    result.seconds[state] += inside * step
+                elif state == State.NO_DATA:
+                    result.no_data_seconds += inside * step
+                if begin >= first:  # the run starts inside the window
+                    if state in COUNTED and state != previous:
+                        result.entered[state] += 1
+                    if state == State.OK and previous in COUNTED:
+                        result.flaps += 1
+            previous = state
+        out.append(result)
+    return out
 
 
 def tally(times: list[float], states: list[str], since: float, step: int) -> Tally:
-    out = Tally()
-    previous = None
-    for t, state in zip(times, states, strict=True):
-        if t <= since:  # the window is (since, end]: a day is 1,440 evaluations, not 1,441
-            previous = state
-            continue
-        if state in COUNTED:
-            out.seconds[state] += step
-            if state != previous:
-                out.entered[state] += 1
-        elif state == State.NO_DATA:
-            out.no_data_seconds += step
-        if state == State.OK and previous in COUNTED:
-            out.flaps += 1
-        previous = state
+    """What one rule did over the window (since, end]: a day is 1,440 evaluations, not 1,441."""
+    [out] = tally_windows(times, states, [since], step)
     return out
 
 
@@ -188,29 +251,27 @@ def backtest(threshold: Threshold, proposed: Rule, *, now: float | None = None) 
         back = duration_seconds(threshold.relative_to)
         baselines = _by_series(fetched["baseline"], threshold, shift=back)
     times = [start + i * step for i in range(int((end - start) // step) + 1)]
-    per_rule: dict[str, list[list[str]]] = {"current": [], "proposed": []}
+    sinces = [end - seconds for _, seconds in WINDOWS]
+    per_rule: dict[str, list[list[Tally]]] = {"current": [], "proposed": []}
     for key, points in values.items():
-        for name, rule in (("current", current), ("proposed", proposed)):
-            per_rule[name].append(
-                replay(
-                    times,
-                    points,
-                    rule,
-                    volumes=volumes.get(key, {}) if volumes is not None else None,
-                    baselines=baselines.get(key, {}) if baselines is not None else None,
-                    min_volume=threshold.metric.min_volume,
-                )
-            )
-    windows = []
-    for label, seconds in WINDOWS:
-        since = end - seconds
-        windows.append(
-            (
-                label,
-                _merge([tally(times, s, since, step) for s in per_rule["current"]]),
-                _merge([tally(times, s, since, step) for s in per_rule["proposed"]]),
-            )
+        compared = readings(
+            times,
+            points,
+            volumes=volumes.get(key, {}) if volumes is not None else None,
+            baselines=baselines.get(key, {}) if baselines is not None else None,
+            min_volume=threshold.metric.min_volume,
         )
+        for name, rule in (("current", current), ("proposed", proposed)):
+            states = replay_readings(times, compared, rule)
+            per_rule[name].append(tally_windows(times, states, sinces, step))
+    windows = [
+        (
+            label,
+            _merge([tallies[i] for tallies in per_rule["current"]]),
+            _merge([tallies[i] for tallies in per_rule["proposed"]]),
+        )
+        for i, (label, _) in enumerate(WINDOWS)
+    ]
     shown = [
         prometheus.Series(
             dict(key),

@@ -9,7 +9,7 @@ import time
 
 import pytest
 
-from alerts.backtest import replay, tally
+from alerts.backtest import COUNTED, Tally, replay, tally, tally_windows
 from alerts.choices import State
 from alerts.evaluation import Memory, Reading, Rule, judge, relative_change
 from metrics import prometheus
@@ -73,6 +73,37 @@ def test_it_counts_entries_time_and_flaps_inside_the_window():
     assert out.entered == {State.PENDING: 1, State.WARNING: 0, State.CRITICAL: 1}
     assert out.seconds == {State.PENDING: 60, State.WARNING: 60, State.CRITICAL: 60}
     assert out.flaps == 2 and out.no_data_seconds == 60
+
+
+def walked(times, states, since, step):
+    """The window's tally walking every evaluation: what the run-based tally must equal."""
+    out, previous = Tally(), None
+    for t, state in zip(times, states, strict=True):
+        if t > since:
+            if state in COUNTED:
+                out.seconds[state] += step
+                out.entered[state] += state != previous
+            elif state == State.NO_DATA:
+                out.no_data_seconds += step
+            out.flaps += state == State.OK and previous in COUNTED
+        previous = state
+    return out
+
+
+@pytest.mark.parametrize("seed", range(20))
+def test_it_tallies_every_window_from_runs_as_a_walk_would(seed):
+    rng = random.Random(seed)  # noqa: S311 (reproducible test data)
+    step = 60
+    times = [step * i for i in range(rng.randint(1, 400))]
+    states, state = [], rng.choice(list(State))
+    for _ in times:
+        if rng.random() < 0.15:
+            state = rng.choice(list(State))
+        states.append(state)
+    sinces = [times[-1] - step * rng.randint(0, len(times) + 2) for _ in range(4)]
+    assert tally_windows(times, states, sinces, step) == [
+        walked(times, states, since, step) for since in sinces
+    ]
 
 
 @pytest.mark.services
