@@ -77,6 +77,7 @@ def load_playbook(playbook: Playbook) -> LoadReport:
                 "volume_query": metric.volume_query,
                 "min_volume": metric.min_volume,
                 "group_by": list(metric.group_by),
+                "scoped_query": metric.scoped_query,
                 "description": metric.description,
                 "impact": metric.impact,
             },

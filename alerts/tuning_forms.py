@@ -14,7 +14,7 @@ from alerts.choices import Direction, Severity
 from alerts.models import Alert, Threshold, TuningNote
 from metrics import prometheus
 from metrics.models import Metric
-from metrics.playbook import duration_seconds
+from metrics.playbook import SCOPE_PLACEHOLDER, duration_seconds, scope_matchers
 
 ALERT_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 LABEL_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
@@ -222,6 +222,7 @@ class MetricForm(forms.ModelForm):
             "volume_query",
             "min_volume",
             "group_by",
+            "scoped_query",
             "description",
             "impact",
         ]
@@ -251,7 +252,31 @@ class MetricForm(forms.ModelForm):
                 "min_volume" if has_query else "volume_query",
                 "A minimum-volume guard needs both the traffic query and its minimum.",
             )
+        if "group_by" in data:  # else its own error is shown and nothing can be checked
+            self._check_scoped_query(data)
         return data
+
+    def _check_scoped_query(self, data: dict[str, Any]) -> None:
+        """A scoped query says where the scope goes, names labels the metric groups by, and
+        runs in Prometheus with a scope put in."""
+        scoped = (data.get("scoped_query") or "").strip()
+        data["scoped_query"] = scoped
+        if not scoped:
+            return
+        group_by = data.get("group_by") or []
+        if SCOPE_PLACEHOLDER not in scoped:
+            self.add_error(
+                "scoped_query", f"Say where the scope's matchers go: {SCOPE_PLACEHOLDER}."
+            )
+        elif not group_by:
+            self.add_error(
+                "scoped_query", "A scoped query needs the labels a scope names (group by)."
+            )
+        else:
+            sample = scoped.replace(SCOPE_PLACEHOLDER, scope_matchers(dict.fromkeys(group_by, "x")))
+            problem = check_promql(sample)
+            if problem:
+                self.add_error("scoped_query", problem)
 
     def clean_group_by(self) -> list[str]:
         value = self.cleaned_data.get("group_by") or []

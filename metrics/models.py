@@ -5,6 +5,7 @@ from __future__ import annotations
 from django.db import models
 
 from metrics.choices import Category, Unit
+from metrics.playbook import SCOPE_PLACEHOLDER, scope_matchers
 
 
 class Metric(models.Model):
@@ -21,6 +22,14 @@ class Metric(models.Model):
     volume_query = models.TextField(blank=True, help_text="traffic behind a ratio")
     min_volume = models.FloatField(null=True, blank=True)
     group_by = models.JSONField(default=list, blank=True)
+    scoped_query = models.TextField(
+        blank=True,
+        help_text=(
+            "optional: the query narrowed to one scope, with $scope where its selectors take "
+            'the scope\'s matchers (tenant_tier="enterprise"); long backtests of a scoped '
+            "threshold then ask Prometheus for that scope's series only"
+        ),
+    )
     description = models.TextField()
     impact = models.TextField(help_text="SLA or business impact")
 
@@ -29,6 +38,14 @@ class Metric(models.Model):
 
     def __str__(self) -> str:
         return self.name
+
+    def query_for(self, scope: dict[str, str]) -> str:
+        """The query whose answer holds the scope's series: ``scoped_query`` narrowed to them
+        when the metric has one and the scope uses only its grouping labels, else ``query``
+        (whose other series the caller filters out)."""
+        if not self.scoped_query or not scope or not set(scope) <= set(self.group_by):
+            return self.query
+        return self.scoped_query.replace(SCOPE_PLACEHOLDER, scope_matchers(scope))
 
 
 class Dashboard(models.Model):

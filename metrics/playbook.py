@@ -7,6 +7,7 @@ overwrite, are errors too.
 
 from __future__ import annotations
 
+import json
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -57,6 +58,16 @@ def duration_seconds(text: str) -> float:
     return sum(int(n) * units[u] for n, u in re.findall(r"(\d+)(ms|s|m|h|d|w|y)", text))
 
 
+# Where a metric's ``scoped_query`` takes the label matchers of a threshold's scope.
+SCOPE_PLACEHOLDER = "$scope"
+
+
+def scope_matchers(scope: dict[str, str]) -> str:
+    """``{"tenant_tier": "enterprise"}`` → ``tenant_tier="enterprise"``, in label order (a JSON
+    string is a valid PromQL string, escapes included)."""
+    return ",".join(f"{name}={json.dumps(value)}" for name, value in sorted(scope.items()))
+
+
 # --- the data ------------------------------------------------------------------------------
 
 
@@ -74,6 +85,7 @@ class Metric:
     query_note: str = ""
     volume_query: str = ""
     min_volume: float | None = None
+    scoped_query: str = ""
 
 
 @dataclass(frozen=True)
@@ -321,6 +333,7 @@ def _metrics(check: _Checker, section: _Map) -> dict[str, Metric]:
         "query_note",
         "volume_query",
         "min_volume",
+        "scoped_query",
     }
     for key, item in section.items():
         where = f"metrics.{key}"
@@ -337,6 +350,19 @@ def _metrics(check: _Checker, section: _Map) -> dict[str, Metric]:
             item, "query_note", where, required=False
         ):
             check.add(item, f"{where}: a changed query needs a query_note saying why")
+        scoped_query = check.text(item, "scoped_query", where, required=False)
+        if scoped_query and SCOPE_PLACEHOLDER not in scoped_query:
+            check.add(
+                item,
+                f"{where}.scoped_query must say where the scope goes ({SCOPE_PLACEHOLDER})",
+                field="scoped_query",
+            )
+        if scoped_query and not item.get("group_by"):
+            check.add(
+                item,
+                f"{where}.scoped_query needs group_by (the labels a scope names)",
+                field="scoped_query",
+            )
         out[key] = Metric(
             key=key,
             name=check.text(item, "name", where),
@@ -350,6 +376,7 @@ def _metrics(check: _Checker, section: _Map) -> dict[str, Metric]:
             query_note=check.text(item, "query_note", where, required=False),
             volume_query=volume_query,
             min_volume=min_volume,
+            scoped_query=scoped_query,
         )
     return out
 

@@ -355,3 +355,59 @@ def test_it_backtests_levels_of_the_same_kind_only(loaded, admin_client):
     url = f"/admin/alerts/threshold/{threshold.pk}/backtest/"
     page = admin_client.get(url, params).content.decode()
     assert "save the change of" in page
+
+
+def metric_form(**changes) -> dict:
+    data = {
+        "key": "tier_latency",
+        "name": "Tier latency",
+        "category": "application",
+        "unit": "seconds",
+        "query": "sum by (tenant_tier) (rate(http_requests_total[5m]))",
+        "group_by": '["tenant_tier"]',
+        "description": "x",
+        "impact": "x",
+    }
+    return data | changes
+
+
+def test_it_wants_a_scoped_query_to_say_where_the_scope_goes(
+    loaded, admin_client, prometheus_server, settings
+):
+    settings.PROMETHEUS_URL = prometheus_server.url
+    response = admin_client.post(
+        "/admin/metrics/metric/add/",
+        metric_form(scoped_query='sum(rate(http_requests_total{tenant_tier="team"}[5m]))'),
+    )
+    errors = response.context["adminform"].form.errors
+    assert errors["scoped_query"] == ["Say where the scope's matchers go: $scope."]
+    response = admin_client.post(
+        "/admin/metrics/metric/add/",
+        metric_form(scoped_query="sum(rate(http_requests_total{$scope}[5m])"),
+    )
+    [error] = response.context["adminform"].form.errors["scoped_query"]
+    assert error.startswith("Prometheus rejected this query:") and "parse error" in error
+    response = admin_client.post(
+        "/admin/metrics/metric/add/",
+        metric_form(group_by="[]", scoped_query="sum(rate(http_requests_total{$scope}[5m]))"),
+    )
+    assert (
+        "needs the labels a scope names"
+        in response.context["adminform"].form.errors["scoped_query"][0]
+    )
+    assert not Metric.objects.filter(key="tier_latency").exists()
+
+
+def test_it_narrows_a_scoped_threshold_s_query_to_its_scope(
+    loaded, admin_client, prometheus_server, settings
+):
+    settings.PROMETHEUS_URL = prometheus_server.url
+    scoped = "sum by (tenant_tier) (rate(http_requests_total{$scope}[5m]))"
+    response = admin_client.post("/admin/metrics/metric/add/", metric_form(scoped_query=scoped))
+    assert response.status_code == 302, response.context["adminform"].form.errors
+    metric = Metric.objects.get(key="tier_latency")
+    assert metric.query_for({"tenant_tier": 'te"am'}) == (
+        'sum by (tenant_tier) (rate(http_requests_total{tenant_tier="te\\"am"}[5m]))'
+    )
+    assert metric.query_for({}) == metric.query  # no scope: every series
+    assert metric.query_for({"instance": "a"}) == metric.query  # not a label it groups by

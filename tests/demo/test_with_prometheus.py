@@ -16,6 +16,7 @@ import yaml
 from django.core.management import call_command
 from kubernetes import client, config
 
+from alerts import backtest
 from alerts.choices import State
 from alerts.cycle import evaluate_cycle
 from alerts.models import Check, StateChange, Threshold
@@ -200,6 +201,29 @@ def test_it_backtests_a_proposed_threshold_over_the_history(live, settings, admi
     figure = response.context["figure"]
     labels = [a["text"] for a in figure["layout"]["annotations"]]
     assert labels == ["current warning", "proposed warning", "critical (unchanged)"]
+
+
+@pytest.mark.django_db
+def test_it_backtests_a_tier_from_its_own_series_as_from_all_of_them(live, settings):
+    """The enterprise p95 threshold backtests from the scoped query (a third of the buckets):
+    the same states, counts and chart as from the whole query filtered to the tier, spike
+    included."""
+    _, prometheus = live
+    settings.PROMETHEUS_URL = prometheus.url
+    call_command("load_playbook", stdout=open(os.devnull, "w"))  # noqa: SIM115
+    threshold = Threshold.objects.select_related("metric").get(key="api_p95_latency.enterprise")
+    metric = threshold.metric
+    scoped = metric.query_for(threshold.scope)
+    assert 'http_request_duration_seconds_bucket{tenant_tier="enterprise"}' in scoped
+    assert value(prometheus, f"count({scoped})") == 1  # one tier's answer, not three
+    now = time.time()
+    narrow = backtest.backtest(threshold, threshold.rule(), now=now)
+    metric.scoped_query = ""
+    wide = backtest.backtest(threshold, threshold.rule(), now=now)
+    assert narrow.error == wide.error == ""
+    assert narrow.windows == wide.windows and narrow.series == wide.series
+    _, spiked, _ = narrow.windows[1]  # 7 days
+    assert spiked.entered[State.WARNING] + spiked.entered[State.CRITICAL] >= 1
 
 
 def test_it_moves_enterprise_latency_until_the_backend_scales_to_six(tmp_path):

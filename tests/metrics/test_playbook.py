@@ -11,7 +11,14 @@ import urllib.request
 
 import pytest
 
-from metrics.playbook import DEFAULT_PATH, PLAYBOOK_ALERTS, PlaybookError, load, parse
+from metrics.playbook import (
+    DEFAULT_PATH,
+    PLAYBOOK_ALERTS,
+    PlaybookError,
+    load,
+    parse,
+    scope_matchers,
+)
 
 PLAYBOOK = load()
 
@@ -100,6 +107,11 @@ def test_it_has_the_four_dashboards_with_the_playbooks_panels():
 @pytest.mark.services
 def test_it_has_only_queries_a_real_prometheus_accepts(prometheus_server):
     queries = [q for m in PLAYBOOK.metrics.values() for q in (m.query, m.volume_query) if q]
+    queries += [  # each scoped query with a scope put in
+        m.scoped_query.replace("$scope", scope_matchers(dict.fromkeys(m.group_by, "team")))
+        for m in PLAYBOOK.metrics.values()
+        if m.scoped_query
+    ]
     rejected = {}
     for query in queries:
         url = f"{prometheus_server.url}/api/v1/query?{urllib.parse.urlencode({'query': query})}"
@@ -157,6 +169,19 @@ def test_it_refuses_a_scope_label_the_metric_does_not_have():
         "    alert: LeanVibeHighErrorRate\n    scope: {tenant_tier: team}\n    direction",
     )
     assert any("api_error_rate has no 'tenant_tier' label" in p for p in problems_of(text))
+
+
+def test_it_refuses_a_scoped_query_that_does_not_say_where_the_scope_goes():
+    text = GOOD.replace("(rate(http_request_duration_seconds_bucket{$scope}[5m])))", "(up))")
+    [problem] = problems_of(text)
+    line = text.splitlines().index("    scoped_query: >-") + 1
+    assert problem == (
+        f"line {line}: metrics.api_p95_latency.scoped_query must say where the scope goes ($scope)"
+    )
+
+
+def test_it_puts_a_scope_into_promql_strings_escaped():
+    assert scope_matchers({"tier": 'a"b\\c', "env": "prod"}) == 'env="prod",tier="a\\"b\\\\c"'
 
 
 def test_it_refuses_a_changed_query_without_a_note():
