@@ -10,7 +10,6 @@ import math
 import time
 from bisect import bisect_right
 from dataclasses import dataclass, field
-from functools import partial
 from itertools import groupby
 
 from django.conf import settings
@@ -86,8 +85,11 @@ def _fetch(
     if threshold.relative_to:
         back = duration_seconds(threshold.relative_to)
         jobs["baseline"] = (query, start - back, end - back)
-    fetch = partial(prometheus.range_query_chunked, cache_seconds=CACHE_SECONDS, timeout=30)
-    results = prometheus.parallel([partial(fetch, q, a, b, step) for q, a, b in jobs.values()])
+    results = prometheus.range_queries_chunked(
+        [(query, a, b, step) for query, a, b in jobs.values()],
+        cache_seconds=CACHE_SECONDS,
+        timeout=30,
+    )
     return dict(zip(jobs, results, strict=True))
 
 

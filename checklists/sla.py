@@ -163,15 +163,12 @@ def _month(month: date, now: datetime) -> SlaReport:
     error_limit = Threshold.objects.filter(key="api_error_rate").first()
     error_warning = error_limit.warning if error_limit else 1.0
     seconds = int((end - start).total_seconds())
-    latency, errors = prometheus.parallel(
+    latency, errors = prometheus.range_queries_chunked(
         [
-            lambda: prometheus.range_query_chunked(
-                LATENCY_QUERY, start.timestamp(), end.timestamp(), STEP, cache_seconds=600
-            ),
-            lambda: prometheus.range_query_chunked(
-                ERROR_QUERY, start.timestamp(), end.timestamp(), STEP, cache_seconds=600
-            ),
-        ]
+            (LATENCY_QUERY, start.timestamp(), end.timestamp(), STEP),
+            (ERROR_QUERY, start.timestamp(), end.timestamp(), STEP),
+        ],
+        cache_seconds=600,
     )
     availability = prometheus.instant_query(
         AVAILABILITY_QUERY.format(seconds=seconds), at=end.timestamp()

@@ -164,6 +164,13 @@ _pools: dict[int, ThreadPoolExecutor] = {}
 POOL_THREADS = 16
 
 
+_on_query_thread = threading.local()
+
+
+def _mark_query_thread() -> None:
+    _on_query_thread.value = True
+
+
 def _pool() -> ThreadPoolExecutor:
     """The process's query threads, kept between requests: starting threads for every page
     cost more than the queries' own parsing when the answers arrive together. Keyed by process
@@ -171,7 +178,9 @@ def _pool() -> ThreadPoolExecutor:
     pid = os.getpid()
     pool = _pools.get(pid)
     if pool is None:
-        pool = _pools[pid] = ThreadPoolExecutor(POOL_THREADS, thread_name_prefix="prometheus")
+        pool = _pools[pid] = ThreadPoolExecutor(
+            POOL_THREADS, thread_name_prefix="prometheus", initializer=_mark_query_thread
+        )
     return pool
 
 
@@ -247,19 +256,76 @@ def range_query(
     return result
 
 
-def parallel(calls: list[Callable[[], T]]) -> list[T]:
-    """Run calls that wait on Prometheus on the process's query threads; results in order."""
+def started(calls: list[Callable[[], T]]) -> Callable[[], list[T]]:
+    """Start calls that wait on Prometheus on the process's query threads, now; the function
+    returned waits for their results, in order. The caller does its own work in between.
+
+    Called from one of those threads, the calls run there at once, one after the other:
+    queueing them behind the caller could wait forever once every thread is a caller waiting
+    for its own."""
+    if getattr(_on_query_thread, "value", False):
+        results = [call() for call in calls]
+        return lambda: results
     futures = [_pool().submit(call) for call in calls]
-    return [future.result() for future in futures]
+    return lambda: [future.result() for future in futures]
 
 
-def range_queries(queries: list[str], start: float, end: float, step: float) -> list[RangeResult]:
-    """Several range queries in parallel, their results in the same order."""
-    return parallel([partial(range_query, query, start, end, step) for query in queries])
+def parallel(calls: list[Callable[[], T]]) -> list[T]:
+    """Run calls that wait on Prometheus on the query threads; results in order."""
+    return started(calls)()
 
 
 # Prometheus refuses a range query of more than 11,000 points per series.
 MAX_POINTS = 11_000
+
+
+def _pieces(start: float, end: float, step: float, max_points: int) -> list[tuple[float, float]]:
+    """[start, end] on the step grid, cut into ranges of at most ``max_points`` steps."""
+    start, end = step * (start // step), step * (end // step)
+    span = step * (max_points - 1)
+    pieces = []
+    begin = start
+    while begin <= end:
+        finish = min(begin + span, end)
+        pieces.append((begin, finish))
+        begin = finish + step
+    return pieces
+
+
+def _joined(query: str, results: list[RangeResult]) -> RangeResult:
+    """The pieces of one range joined back per series; the first failed piece is the result."""
+    failed = next((r for r in results if not r.is_ok), None)
+    if failed is not None:
+        return failed
+    joined: dict[tuple[tuple[str, str], ...], list[tuple[float, float]]] = {}
+    for result in results:
+        for series in result.series:
+            joined.setdefault(tuple(sorted(series.labels.items())), []).extend(series.points)
+    return RangeResult(
+        query, tuple(Series(dict(labels), tuple(points)) for labels, points in joined.items())
+    )
+
+
+def range_queries_chunked(
+    jobs: list[tuple[str, float, float, float]],
+    *,
+    max_points: int = MAX_POINTS,
+    timeout: float | None = None,
+    cache_seconds: int = RANGE_CACHE_SECONDS,
+) -> list[RangeResult]:
+    """Long range queries, each ``(query, start, end, step)``, split into pieces under
+    Prometheus's points limit; every piece of every query runs in parallel (one level of
+    threads), and each query's pieces are joined back per series. Results in order."""
+    plans = [
+        (query, step, _pieces(start, end, step, max_points)) for query, start, end, step in jobs
+    ]
+    fetch = partial(range_query, timeout=timeout, cache_seconds=cache_seconds)
+    answers = iter(
+        parallel(
+            [partial(fetch, query, a, b, step) for query, step, pieces in plans for a, b in pieces]
+        )
+    )
+    return [_joined(query, [next(answers) for _ in pieces]) for query, _, pieces in plans]
 
 
 def range_query_chunked(
@@ -272,28 +338,14 @@ def range_query_chunked(
     timeout: float | None = None,
     cache_seconds: int = RANGE_CACHE_SECONDS,
 ) -> RangeResult:
-    """A long range query split into pieces under Prometheus's points limit, run in parallel,
-    and joined back per series. The first failure of a piece is the result's failure."""
-    start, end = step * (start // step), step * (end // step)
-    span = step * (max_points - 1)
-    pieces = []
-    begin = start
-    while begin <= end:
-        finish = min(begin + span, end)
-        pieces.append((begin, finish))
-        begin = finish + step
-    fetch = partial(range_query, timeout=timeout, cache_seconds=cache_seconds)
-    results = parallel([partial(fetch, query, a, b, step) for a, b in pieces])
-    failed = next((r for r in results if not r.is_ok), None)
-    if failed is not None:
-        return failed
-    joined: dict[tuple[tuple[str, str], ...], list[tuple[float, float]]] = {}
-    for result in results:
-        for series in result.series:
-            joined.setdefault(tuple(sorted(series.labels.items())), []).extend(series.points)
-    return RangeResult(
-        query, tuple(Series(dict(labels), tuple(points)) for labels, points in joined.items())
+    """One long range query in pieces (``range_queries_chunked``)."""
+    [result] = range_queries_chunked(
+        [(query, start, end, step)],
+        max_points=max_points,
+        timeout=timeout,
+        cache_seconds=cache_seconds,
     )
+    return result
 
 
 @dataclass(frozen=True)

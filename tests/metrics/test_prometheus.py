@@ -102,4 +102,28 @@ def test_it_runs_distinct_queries_in_parallel(slow_prometheus):
     elapsed = time.perf_counter() - started
     assert len(results) == 8  # the repeated query ran once
     assert all(r.is_ok for r in results.values())
-    assert elapsed < 2.5  # one after another they would take 4 s
+    assert elapsed < 3.5  # one after another they would take 4 s (0.5 s each)
+
+
+def test_it_runs_nested_parallel_calls_on_the_calling_thread(monkeypatch):
+    """Every query thread busy with a call that itself asks for parallel calls (a backtest's
+    jobs in pieces, four admins at once): the inner calls must not queue behind the outer
+    ones, or each waits forever for the others."""
+    monkeypatch.setattr(prometheus, "POOL_THREADS", 2)
+    monkeypatch.setattr(prometheus, "_pools", {})
+
+    def outer(n: int) -> list[int]:
+        return prometheus.parallel([lambda i=i: n * 10 + i for i in range(3)])
+
+    results: list = []
+    caller = threading.Thread(
+        target=lambda: results.append(
+            prometheus.parallel([lambda n=n: outer(n) for n in range(4)])
+        ),
+        daemon=True,
+    )
+    caller.start()
+    caller.join(timeout=10)
+    assert not caller.is_alive(), "nested parallel calls waited for each other"
+    assert results == [[[0, 1, 2], [10, 11, 12], [20, 21, 22], [30, 31, 32]]]
+    prometheus._pools[next(iter(prometheus._pools))].shutdown(wait=False)
