@@ -124,10 +124,13 @@ def record_heartbeat(name: str = BEAT_HEARTBEAT) -> None:
 def problems() -> list[str]:
     """Sentences for the banner on every page; empty when all is well."""
     found = []
+    # Prometheus's answer (a round trip when it is not cached) comes while the database
+    # is read for the two heartbeats.
+    probe = prometheus.started([check_prometheus])
     beat = check_beat()
     if not beat.is_ok:
         found.append(f"Celery beat/worker: {beat.reason}.")
-    prom = check_prometheus()
+    [prom] = probe()
     if not prom.is_reachable:
         found.append(f"Prometheus at {prom.url} is not answering ({prom.error}).")
     evaluation = check_evaluation()

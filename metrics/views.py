@@ -5,8 +5,10 @@ parallel and cached for half a minute."""
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+from functools import partial
 from typing import Any
 
 from django.conf import settings
@@ -74,8 +76,7 @@ class Tile:
     thresholds: list[Threshold] = field(default_factory=list)
 
 
-def _tiles(dashboard: Dashboard) -> list[Tile]:
-    panels = list(dashboard.panels.select_related("metric"))
+def _tiles(panels: list[Panel]) -> list[Tile]:
     checks = (
         Check.objects.filter(threshold__metric__in=[p.metric_id for p in panels])
         .select_related("threshold__alert")
@@ -116,30 +117,56 @@ def _threshold_lines(thresholds: list[Threshold]) -> list[tuple[str, str, float]
     return lines
 
 
-def _add_charts(board: Dashboard, tiles: list[Tile], range_key: str) -> None:
-    """Trends for every panel. The charts of a dashboard and range are the same for everyone,
-    so they are built once per half-minute and shared through the cache."""
+ChartData = tuple[Any, str, bool, float | None]
+
+
+@dataclass
+class _Trends:
+    """A dashboard's trends for a range: from the cache, or being fetched. The charts of a
+    dashboard and range are the same for everyone, so they are built once per half-minute
+    and shared through the cache."""
+
+    key: str
+    start: float
+    end: float
+    cached: list[ChartData] | None = None
+    results: Callable[[], list[prometheus.RangeResult]] | None = None
+
+    def add_to(self, tiles: list[Tile]) -> None:
+        charts_data = self.cached
+        if charts_data is None:
+            assert self.results is not None
+            # the state history is read while Prometheus answers
+            bands = _state_bands(tiles, self.start, self.end)
+            charts_data = [
+                _chart(tile, result, bands.get(tile.panel.metric_id, []))
+                for tile, result in zip(tiles, self.results(), strict=True)
+            ]
+            cache.set(self.key, charts_data, prometheus.RANGE_CACHE_SECONDS)
+        for tile, (figure, error, is_empty, latest) in zip(tiles, charts_data, strict=True):
+            tile.figure, tile.chart_error, tile.is_chart_empty, tile.latest = (
+                figure,
+                error,
+                is_empty,
+                latest,
+            )
+
+
+def _start_trends(board: Dashboard, panels: list[Panel], range_key: str) -> _Trends:
+    """The trends from the cache, or their range queries started on the query threads (in
+    parallel, while the page reads the database)."""
     seconds, step = RANGES[range_key]
     end = time.time()
     key = f"charts:{board.slug}:{range_key}:{int(end // prometheus.RANGE_CACHE_SECONDS)}"
-    charts_data = cache.get(key)
-    if charts_data is None:
-        results = prometheus.range_queries(
-            [tile.panel.metric.query for tile in tiles], end - seconds, end, step
+    trends = _Trends(key, end - seconds, end, cached=cache.get(key))
+    if trends.cached is None:
+        trends.results = prometheus.started(
+            [
+                partial(prometheus.range_query, panel.metric.query, end - seconds, end, step)
+                for panel in panels
+            ]
         )
-        bands = _state_bands(tiles, end - seconds, end)
-        charts_data = [
-            _chart(tile, result, bands.get(tile.panel.metric_id, []))
-            for tile, result in zip(tiles, results, strict=True)
-        ]
-        cache.set(key, charts_data, prometheus.RANGE_CACHE_SECONDS)
-    for tile, (figure, error, is_empty, latest) in zip(tiles, charts_data, strict=True):
-        tile.figure, tile.chart_error, tile.is_chart_empty, tile.latest = (
-            figure,
-            error,
-            is_empty,
-            latest,
-        )
+    return trends
 
 
 def _state_bands(
@@ -192,7 +219,10 @@ def dashboard(request: HttpRequest, slug: str) -> HttpResponse:
     range_key = request.GET.get("range", DEFAULT_RANGE)
     if range_key not in RANGES:
         range_key = DEFAULT_RANGE
-    tiles = _tiles(board)
+    panels = list(board.panels.select_related("metric"))
+    is_htmx = bool(getattr(request, "htmx", False))  # HtmxMiddleware: the status tiles only
+    trends = None if is_htmx else _start_trends(board, panels, range_key)
+    tiles = _tiles(panels)
     context = {
         "dashboard": board,
         "tiles": tiles,
@@ -200,7 +230,7 @@ def dashboard(request: HttpRequest, slug: str) -> HttpResponse:
         "ranges": list(RANGES),
         "refresh_seconds": settings.EVALUATION_INTERVAL,
     }
-    if getattr(request, "htmx", False):  # HtmxMiddleware: refresh the status tiles only
+    if trends is None:
         return render(request, "metrics/dashboard.html#tiles", context)
-    _add_charts(board, tiles, range_key)
+    trends.add_to(tiles)
     return render(request, "metrics/dashboard.html", context)
