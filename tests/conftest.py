@@ -16,6 +16,7 @@ from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
+import redis
 import yaml
 from django.contrib.auth.models import Group
 from django.core.cache import cache
@@ -151,14 +152,18 @@ def running_demo(
     }
     prometheus = services.prometheus(tmp, yaml.safe_dump(config)).start()
     query = urllib.parse.urlencode({"query": "count_over_time(http_requests_total[1m])"})
-    deadline = time.monotonic() + 20
-    while time.monotonic() < deadline:  # rate() needs two samples
-        with urllib.request.urlopen(f"{prometheus.url}/api/v1/query?{query}") as response:
-            result = json.load(response)["data"]["result"]
-        if result and float(result[0]["value"][1]) >= 3:
-            break
-        time.sleep(0.5)
     try:
+        # Fail here, not in a later assert that makes no sense without data.
+        deadline = time.monotonic() + 60
+        while True:  # rate() needs two samples
+            url = f"{prometheus.url}/api/v1/query?{query}"
+            with urllib.request.urlopen(url, timeout=5) as response:
+                result = json.load(response)["data"]["result"]
+            if result and float(result[0]["value"][1]) >= 3:
+                break
+            if time.monotonic() > deadline:
+                raise RuntimeError(f"Prometheus had no demo samples within 60 s: {result}")
+            time.sleep(0.5)
         yield env, prometheus
     finally:
         prometheus.stop()
@@ -190,7 +195,8 @@ def celery_broker(url: str) -> Iterator[None]:
     """The Celery app publishes to ``url`` (and keeps results there) for the block. Its
     connection pools are dropped on the way in and out: an earlier eager or published task
     leaves a pool bound to the broker of that moment, which a changed ``broker_url`` alone
-    does not replace."""
+    does not replace. The database is flushed on the way in: a message an earlier test left
+    unconsumed there must not reach this block's worker."""
     from django.conf import settings
 
     from controlpanel.celery import app
@@ -200,6 +206,9 @@ def celery_broker(url: str) -> Iterator[None]:
         app._pool = None
         app.amqp._producer_pool = None
 
+    # Callers pass a test server's URL (a free port); never flush the developer's stack.
+    if urllib.parse.urlsplit(url).port not in (None, 6379):
+        redis.Redis.from_url(url).flushdb()
     use(url, url)
     try:
         yield

@@ -51,7 +51,9 @@ def test_it_turns_enterprise_latency_to_warning_and_records_the_change(loaded):
     evaluate_cycle()
     loaded.start_scenario("latency_spike", 10, {"tenant_tier": "enterprise"})
     signature = 'api_p95_latency.enterprise{tenant_tier="enterprise"}'
-    deadline = time.monotonic() + 20
+    # p95 over rate[5m] crosses only once ~8-9% of the window is spike: ~25-30 s when the
+    # session's Prometheus is older than 5 min, longer under load. The loop exits early.
+    deadline = time.monotonic() + 60
     while time.monotonic() < deadline and state_of(signature).state not in State.BREACHED:
         time.sleep(1)
         evaluate_cycle()

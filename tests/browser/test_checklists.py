@@ -12,7 +12,7 @@ from playwright.sync_api import Browser, Page, expect
 from checklists import actions
 from checklists.choices import Cadence, RunStatus
 from checklists.models import ChecklistRun
-from tests.browser.conftest import log_in, screenshot
+from tests.browser.conftest import TIMEOUT, log_in, screenshot
 from tests.conftest import PASSWORD
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
@@ -67,6 +67,7 @@ def test_it_signs_off_a_daily_run_and_reviews_a_monthly_one(
     assert ChecklistRun.objects.get(pk=monthly.pk).status == RunStatus.AWAITING_REVIEW
 
     reviewer = browser.new_context(base_url=live_server.url).new_page()
+    reviewer.set_default_timeout(TIMEOUT)
     log_in(reviewer, "sre2", PASSWORD)
     reviewer.goto(f"/checklists/runs/{monthly.pk}/")
     reviewer.get_by_test_id("review").click()

@@ -47,7 +47,7 @@ def test_it_refreshes_a_tile_without_reloading_the_page(page: Page, sre, overvie
     Check.objects.filter(pk=overview.pk).update(
         state=State.CRITICAL, value=0.62, evaluated_at=timezone.now()
     )
-    expect(tile).to_have_attribute("data-state", "critical", timeout=10_000)
+    expect(tile).to_have_attribute("data-state", "critical")
     expect(tile).to_contain_text("Critical")
     expect(tile).to_contain_text("620 ms")
     assert page.evaluate("window.__marker") == "same page"
@@ -80,7 +80,9 @@ def test_it_turns_the_enterprise_tile_when_latency_spikes(page: Page, sre, live_
     tile = page.locator('[data-signature^="api_p95_latency.enterprise"]')
     expect(tile).to_have_attribute("data-state", "ok")
     live_overview.start_scenario("latency_spike", 10, {"tenant_tier": "enterprise"})
-    deadline = time.monotonic() + 60
+    # p95 over rate[5m] crosses only once ~8-9% of the window is spike (~25-30 s, more
+    # under load); the loop exits as soon as the tile turns.
+    deadline = time.monotonic() + 90
     while time.monotonic() < deadline:
         evaluate_cycle()  # what beat does every interval
         if tile.get_attribute("data-state") in ("warning", "critical"):

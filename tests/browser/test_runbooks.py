@@ -17,7 +17,7 @@ from alerts.choices import State
 from alerts.models import Check, Threshold
 from controlpanel.celery import app
 from demo import kube
-from tests.browser.conftest import log_in, screenshot
+from tests.browser.conftest import TIMEOUT, log_in, screenshot
 from tests.conftest import PASSWORD
 from tests.services import free_port
 
@@ -110,7 +110,7 @@ def test_it_scales_to_six_after_a_second_sre_approves(
 
     second = browser.new_context(base_url=live_server.url, viewport={"width": 1280, "height": 860})
     other = second.new_page()
-    other.set_default_timeout(10_000)
+    other.set_default_timeout(TIMEOUT)
     log_in(other, "sre2", PASSWORD)
     other.goto(run_url)
     other.get_by_role("button", name="Approve and run").click()

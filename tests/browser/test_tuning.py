@@ -53,10 +53,10 @@ def test_it_tunes_a_threshold_with_a_backtest_a_note_and_a_reloaded_rule(
     log_in(page, "admin", PASSWORD)
     page.goto(f"/admin/alerts/threshold/{threshold.pk}/change/")
     backtest = page.get_by_test_id("backtest")
-    expect(backtest.get_by_test_id("backtest-table")).to_be_visible(timeout=15_000)
+    expect(backtest.get_by_test_id("backtest-table")).to_be_visible()
     page.get_by_label("Warning:", exact=True).fill("2.5")
     page.get_by_label("Warning:", exact=True).dispatch_event("change")
-    expect(backtest).to_contain_text("Proposed: warning 2.5", timeout=15_000)
+    expect(backtest).to_contain_text("Proposed: warning 2.5")
     screenshot(page, "tuning-backtest")
 
     page.get_by_role("button", name="Save", exact=True).click()

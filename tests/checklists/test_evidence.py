@@ -19,6 +19,7 @@ from checklists.choices import Cadence
 from checklists.models import ChecklistRun
 from demo import workload
 from demo.backfill import PAST_INCIDENTS, PastIncident, backfill
+from demo.model import DAY
 from tests import services
 
 pytestmark = pytest.mark.services
@@ -28,8 +29,8 @@ NOW = time.time()
 SPIKE = PastIncident("latency_spike", 1, 60, (("tenant_tier", "enterprise"),))
 
 
-def instant(url: str, expr: str) -> float:
-    query = urllib.parse.urlencode({"query": expr})
+def instant(url: str, expr: str, at: float | None = None) -> float:
+    query = urllib.parse.urlencode({"query": expr, **({"time": at} if at is not None else {})})
     with urllib.request.urlopen(f"{url}/api/v1/query?{query}", timeout=10) as response:
         return float(json.load(response)["data"]["result"][0]["value"][1])
 
@@ -58,17 +59,23 @@ def stack(tmp_path_factory) -> tuple[str, int]:
         ],
     }
     prometheus = services.prometheus(var_dir / "prometheus", yaml.safe_dump(config)).start()
-    deadline = time.monotonic() + 20
-    while time.monotonic() < deadline:  # both targets scraped once
-        with urllib.request.urlopen(f"{prometheus.url}/api/v1/targets", timeout=5) as response:
-            found = json.load(response)["data"]["activeTargets"]
-        if len(found) == 2 and all(t["health"] != "unknown" for t in found):
-            break
-        time.sleep(0.3)
-    yield prometheus.url, dead
-    prometheus.stop()
-    server.shutdown()
-    env.stop()
+    try:
+        # Fail here, not in a later assert that makes no sense without scraped targets.
+        deadline = time.monotonic() + 60
+        while True:  # both targets scraped once
+            url = f"{prometheus.url}/api/v1/targets"
+            with urllib.request.urlopen(url, timeout=5) as response:
+                found = json.load(response)["data"]["activeTargets"]
+            if len(found) == 2 and all(t["health"] != "unknown" for t in found):
+                break
+            if time.monotonic() > deadline:
+                raise RuntimeError(f"Prometheus did not scrape both targets within 60 s: {found}")
+            time.sleep(0.3)
+        yield prometheus.url, dead
+    finally:
+        prometheus.stop()
+        server.shutdown()
+        env.stop()
 
 
 @pytest.fixture
@@ -91,8 +98,12 @@ def test_it_reports_targets_up_and_down_with_their_scrape_age(prom):
 
 def test_it_reports_the_backup_age_prometheus_has(prom):
     url, _ = prom
-    result = evidence.backup(timezone.now())
-    expected = instant(url, "time() - max(leanvibe_backup_last_success_timestamp_seconds)")
+    # One instant for both queries: a slow first query must not age the expected value.
+    now = timezone.now()
+    result = evidence.backup(now)
+    expected = instant(
+        url, "time() - max(leanvibe_backup_last_success_timestamp_seconds)", at=now.timestamp()
+    )
     assert result["values"]["backup_age_seconds"] == pytest.approx(expected, abs=5)
     assert 0 < expected < 26 * 3600
     assert result["verdict"] == evidence.OK
@@ -117,16 +128,25 @@ def test_it_reports_tsdb_status_and_kpis_and_trends(prom):
 
 def test_it_computes_the_sla_from_the_history(prom):
     now = timezone.now()
-    report = sla.build_report(timezone.localdate().replace(day=1), now=now)
+    month = timezone.localdate(now).replace(day=1)
+    report = sla.build_report(month, now=now)
     assert not report.error
     tiers = {t.tier: t for t in report.tiers}
     assert set(tiers) == {"enterprise", "team", "developer"}
     enterprise = tiers["enterprise"]
-    # three days at one interval per 5 minutes, give or take the edges
-    assert 700 <= enterprise.latency_intervals <= 3 * 288 + 2
-    # the hour-long spike a day ago breached the enterprise threshold; team stayed within
-    assert 0.9 < enterprise.latency_share < 0.995
-    assert tiers["team"].latency_share > enterprise.latency_share
+    # The report covers the month so far, but the history only three days: on the 1st-3rd
+    # the month starts after the history does, and the spike may lie in the month before.
+    month_start, end, _ = sla.month_bounds(month, now)
+    history_end = NOW - 30  # backfill() ends its history 30 s before its `now`
+    start = max(month_start.timestamp(), history_end - 3 * DAY)
+    # one interval per 5 minutes, give or take the edges
+    assert enterprise.latency_intervals == pytest.approx(
+        (end.timestamp() - start) / sla.STEP, abs=2
+    )
+    if history_end - SPIKE.days_ago * DAY >= month_start.timestamp():
+        # the hour-long spike a day ago breached the enterprise threshold; team stayed within
+        assert 0.9 < enterprise.latency_share < 0.995
+        assert tiers["team"].latency_share > enterprise.latency_share
     assert 0.9 < tiers["team"].availability <= 1
     assert report.tiers[0].previous is not None
 

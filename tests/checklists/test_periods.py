@@ -33,14 +33,18 @@ def berlin(settings):
 
 
 def test_it_opens_the_four_current_runs_once_however_often_beat_ticks(
-    runs, django_assert_max_num_queries
+    templates, django_assert_max_num_queries
 ):
-    assert set(runs) == set(Cadence.values)
-    open_runs_task.apply()
-    with django_assert_max_num_queries(20):
-        assert open_runs() == []
+    # One frozen instant for opening the runs and for "today": a UTC midnight in between
+    # would open them on one day and compare with the next.
+    with time_machine.travel(datetime.now(UTC), tick=False):
+        runs = {run.cadence: run for run in open_runs()}
+        assert set(runs) == set(Cadence.values)
+        open_runs_task.apply()
+        with django_assert_max_num_queries(20):
+            assert open_runs() == []
+        today = datetime.now(UTC).date()
     assert ChecklistRun.objects.count() == 4
-    today = datetime.now(UTC).date()
     assert runs[Cadence.DAILY].period_start == today
     assert runs[Cadence.WEEKLY].period_start.weekday() == 0
     assert runs[Cadence.MONTHLY].period_start == today.replace(day=1)

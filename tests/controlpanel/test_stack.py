@@ -149,13 +149,18 @@ def test_it_has_prometheus_scrape_the_panels_own_metrics(stack_env, live_server,
     prometheus = services.prometheus(tmp_path, yaml.safe_dump(config)).start()
     try:
         query = urllib.parse.urlencode({"query": 'up{job="controlpanel"}'})
-        deadline = time.monotonic() + 20
+        # Wait for up == 1, not just any sample: under load the first scrape of the live
+        # server can time out (1 s) and report up 0 before a later one succeeds.
+        deadline = time.monotonic() + 60
         result = []
-        while time.monotonic() < deadline and not result:
-            with urllib.request.urlopen(f"{prometheus.url}/api/v1/query?{query}") as response:
+        while time.monotonic() < deadline:
+            url = f"{prometheus.url}/api/v1/query?{query}"
+            with urllib.request.urlopen(url, timeout=5) as response:
                 result = json.load(response)["data"]["result"]
+            if result and result[0]["value"][1] == "1":
+                break
             time.sleep(0.3)
-        assert result and result[0]["value"][1] == "1"
+        assert result and result[0]["value"][1] == "1", result
     finally:
         prometheus.stop()
 
