@@ -30,6 +30,22 @@ from tests.factories import make_user
 PASSWORD = "correct-horse-battery-staple"
 
 
+@pytest.fixture(scope="session")
+def django_db_modify_db_settings(
+    django_db_modify_db_settings_parallel_suffix: None, tmp_path_factory: pytest.TempPathFactory
+) -> None:
+    """SQLite's test database in a file, as the stack runs it (WAL, a busy timeout), not in
+    memory: Django hands an in-memory database's one connection to every live-server thread,
+    and two requests at once on it fail with "database table is locked" (a page and the
+    runbook probe it sends to /health, a browser's parallel requests)."""
+    from django.conf import settings
+
+    database = settings.DATABASES["default"]
+    if database["ENGINE"] == "django.db.backends.sqlite3":
+        folder = tmp_path_factory.mktemp("database")
+        database.setdefault("TEST", {})["NAME"] = str(folder / "test.sqlite3")
+
+
 @pytest.fixture(autouse=True)
 def _fast_password_hashing(settings) -> None:
     # PBKDF2's million rounds cost ~0.4 s per user; tests create many users.
