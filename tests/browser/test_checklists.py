@@ -44,11 +44,15 @@ def test_it_signs_off_a_daily_run_and_reviews_a_monthly_one(
     items = page.get_by_test_id("item")
     expect(items).to_have_count(4)
     expect(page.get_by_test_id("evidence").first).to_be_visible()
+    page.evaluate("window.sameDocument = true")  # gone if the page reloads
     for index in range(4):
         item = items.nth(index)
         item.get_by_placeholder("Note (optional)").fill(f"checked item {index + 1}")
         item.get_by_test_id("check").click()
         expect(page.get_by_test_id("item").nth(index)).to_have_attribute("data-status", "done")
+        expect(page.locator("#messages")).to_contain_text("Checked “")
+    # the items were checked in place: no page load, the same document
+    assert page.evaluate("window.sameDocument") is True
     screenshot(page, "checklists-daily-checked")
     page.get_by_test_id("sign-off").click()
     expect(page.get_by_test_id("signed")).to_contain_text("Signed off by sre")
