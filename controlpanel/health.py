@@ -97,17 +97,25 @@ def check_evaluation() -> HeartbeatCheck:
     )
 
 
-def check_prometheus() -> prometheus.Reachability:
-    """Cached for a few seconds so that a burst of health probes is one query. A cache that is
-    down only costs the caching: the health answer must not fail with it."""
-    key = f"{_PROMETHEUS_CACHE_KEY}:{settings.PROMETHEUS_URL}"
+def _cached_prometheus() -> prometheus.Reachability | None:
+    """The last probe's answer if it is still fresh. A cache that is down only costs the
+    caching: the health answer must not fail with it."""
     try:
-        cached = cache.get(key)
+        cached = cache.get(f"{_PROMETHEUS_CACHE_KEY}:{settings.PROMETHEUS_URL}")
     except (RedisError, OSError):
         log.warning("cache unavailable; probing Prometheus without it", exc_info=True)
-        cached = None
-    if cached is not None:
-        return prometheus.Reachability(**cached)
+        return None
+    return None if cached is None else prometheus.Reachability(**cached)
+
+
+def check_prometheus() -> prometheus.Reachability:
+    """Cached for a few seconds so that a burst of health probes is one query."""
+    cached = _cached_prometheus()
+    return cached if cached is not None else _probe_prometheus()
+
+
+def _probe_prometheus() -> prometheus.Reachability:
+    key = f"{_PROMETHEUS_CACHE_KEY}:{settings.PROMETHEUS_URL}"
     result = prometheus.check_reachable()
     PROMETHEUS_UP.set(1 if result.is_reachable else 0)
     try:
@@ -124,16 +132,17 @@ def record_heartbeat(name: str = BEAT_HEARTBEAT) -> None:
 def problems() -> list[str]:
     """Sentences for the banner on every page; empty when all is well."""
     found = []
-    # Prometheus's answer (a round trip when it is not cached) comes while the database
-    # is read for the two heartbeats.
-    probe = prometheus.started([check_prometheus])
+    # A fresh answer comes from the cache; otherwise the probe's round trip runs on a query
+    # thread while the two heartbeats are read from the database.
+    cached = _cached_prometheus()
+    probe = prometheus.started([_probe_prometheus] if cached is None else [])
     beat = check_beat()
+    evaluation = check_evaluation()
+    prom = cached or probe()[0]
     if not beat.is_ok:
         found.append(f"Celery beat/worker: {beat.reason}.")
-    [prom] = probe()
     if not prom.is_reachable:
         found.append(f"Prometheus at {prom.url} is not answering ({prom.error}).")
-    evaluation = check_evaluation()
     if not evaluation.is_ok:
         found.append(f"Threshold evaluation: {evaluation.reason}; states may be stale.")
     return found
