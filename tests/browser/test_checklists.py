@@ -4,6 +4,7 @@ run signed off by one SRE is completed by a second SRE's review."""
 from __future__ import annotations
 
 import os
+import re
 
 import pytest
 from django.core.management import call_command
@@ -80,3 +81,25 @@ def test_it_signs_off_a_daily_run_and_reviews_a_monthly_one(
     run = ChecklistRun.objects.get(pk=monthly.pk)
     assert (run.status, run.signed_off_by, run.reviewed_by) == (RunStatus.COMPLETE, sre, sre2)
     reviewer.context.close()
+
+
+def test_it_falls_back_to_a_plain_post_when_htmx_cannot_show_the_answer(
+    page: Page, live_server, sre, open_runs
+):
+    """The session ends mid-run: the item's post answers with the login page, which replaces
+    the run page instead of being swapped into it; a post the server refuses (no CSRF cookie
+    any more) shows the refusal instead of nothing."""
+    daily = open_runs[Cadence.DAILY]
+    log_in(page, "sre", PASSWORD)
+    page.goto(f"/checklists/runs/{daily.pk}/")
+    page.context.clear_cookies(name="sessionid")
+    page.get_by_test_id("item").first.get_by_test_id("check").click()
+    expect(page).to_have_url(re.compile(r"/accounts/login/\?next=/checklists/runs/"))
+    expect(page.locator("main")).to_have_count(1)
+
+    log_in(page, "sre", PASSWORD)
+    page.goto(f"/checklists/runs/{daily.pk}/")
+    page.context.clear_cookies(name="csrftoken")
+    page.get_by_test_id("item").first.get_by_test_id("check").click()
+    expect(page.get_by_text("CSRF verification failed")).to_be_visible()
+    assert ChecklistRun.objects.get(pk=daily.pk).items.filter(status="done").count() == 0
