@@ -85,8 +85,12 @@ def judge(
     assert reading.value is not None
     value = reading.value
     level = rule.breached(value)
-    warning_since = (previous.warning_since or now) if level else None
-    critical_since = (previous.critical_since or now) if level == Severity.CRITICAL else None
+    warning_since: float | None = None
+    if level:
+        warning_since = now if previous.warning_since is None else previous.warning_since
+    critical_since: float | None = None
+    if level == Severity.CRITICAL:
+        critical_since = now if previous.critical_since is None else previous.critical_since
     if critical_since is not None and now - critical_since >= rule.for_critical:
         state = State.CRITICAL
     elif warning_since is not None and now - warning_since >= rule.for_warning:
@@ -120,7 +124,7 @@ def _why_no_data(reading: Reading, min_volume: float | None, staleness: float) -
 
 
 def _become(previous: Memory, state: str, now: float, value: float | None, reason: str) -> Memory:
-    since = previous.since if previous.state == state and previous.since else now
+    since = previous.since if previous.state == state and previous.since is not None else now
     return Memory(state=state, since=since, value=value, reason=reason)
 
 

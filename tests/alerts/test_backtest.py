@@ -30,7 +30,7 @@ def judged(times, values, rule, volumes=None, baselines=None, min_volume=None):
 @pytest.mark.parametrize("seed", range(20))
 def test_it_decides_exactly_as_the_evaluation_cycle(seed):
     rng = random.Random(seed)  # noqa: S311 (reproducible test data)
-    times = [1_000_000 + 60 * i for i in range(600)]
+    times = [rng.choice([0, 1_000_000]) + 60 * i for i in range(600)]  # time 0 is a time too
     values, volumes, baselines = {}, {}, {}
     level = rng.uniform(40, 100)
     for t in times:
@@ -42,6 +42,7 @@ def test_it_decides_exactly_as_the_evaluation_cycle(seed):
         baselines[t] = rng.choice([0, 80, 90, 100])
     direction = rng.choice(["above", "below"])
     warning, critical = (80, 95) if direction == "above" else (60, 45)
+    critical = rng.choice([critical, None])  # a threshold may have a warning level only
     rule = Rule(direction, warning, critical, rng.choice([0, 120, 600]), rng.choice([0, 300]))
     assert replay(times, values, rule) == judged(times, values, rule)
     guarded = {"volumes": volumes, "min_volume": 1.0}
