@@ -73,12 +73,17 @@ def _by_series(
     return out
 
 
+def metric_query(threshold: Threshold) -> str:
+    """The query a backtest runs: a tier's own series when the metric can ask for them."""
+    return threshold.metric.query_for(threshold.scope)
+
+
 def _fetch(
     threshold: Threshold, start: float, end: float, step: int
 ) -> dict[str, prometheus.RangeResult]:
     """The metric, its traffic guard and its past window, over the range, in parallel."""
     metric = threshold.metric
-    query = metric.query_for(threshold.scope)  # a tier's own series when the metric can say so
+    query = metric_query(threshold)
     jobs = {"value": (query, start, end)}
     if metric.volume_query:
         jobs["volume"] = (metric.volume_query, start, end)
@@ -247,6 +252,13 @@ def backtest(threshold: Threshold, proposed: Rule, *, now: float | None = None) 
             reason = f"{result.failure}: {result.reason}"
             return Outcome([], [], step, time.perf_counter() - started, error=reason)
     values = _by_series(fetched["value"], threshold)
+    if not values and fetched["value"].series and metric_query(threshold) != threshold.metric.query:
+        # series came back, none of them the scope's: the scoped query drops its labels
+        reason = (
+            f"the metric's scoped query answers without the scope's labels "
+            f"({', '.join(sorted(threshold.scope))}); its series must keep them"
+        )
+        return Outcome([], [], step, time.perf_counter() - started, error=reason)
     volumes = _by_series(fetched["volume"], threshold) if "volume" in fetched else None
     baselines = None
     if "baseline" in fetched:

@@ -26,7 +26,8 @@ class Metric(models.Model):
         blank=True,
         help_text=(
             "optional: the query narrowed to one scope, with $scope where its selectors take "
-            'the scope\'s matchers (tenant_tier="enterprise"); long backtests of a scoped '
+            'the scope\'s matchers (tenant_tier="enterprise"), answering what the query answers '
+            "for that scope (its series keep the group-by labels); long backtests of a scoped "
             "threshold then ask Prometheus for that scope's series only"
         ),
     )

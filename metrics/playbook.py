@@ -63,9 +63,12 @@ SCOPE_PLACEHOLDER = "$scope"
 
 
 def scope_matchers(scope: dict[str, str]) -> str:
-    """``{"tenant_tier": "enterprise"}`` → ``tenant_tier="enterprise"``, in label order (a JSON
-    string is a valid PromQL string, escapes included)."""
-    return ",".join(f"{name}={json.dumps(value)}" for name, value in sorted(scope.items()))
+    """``{"tenant_tier": "enterprise"}`` → ``tenant_tier="enterprise"``, in label order. A JSON
+    string is a valid PromQL string when only quotes, backslashes and control characters are
+    escaped (PromQL refuses the surrogate pairs JSON would write for an emoji)."""
+    return ",".join(
+        f"{name}={json.dumps(value, ensure_ascii=False)}" for name, value in sorted(scope.items())
+    )
 
 
 # --- the data ------------------------------------------------------------------------------

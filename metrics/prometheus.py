@@ -153,11 +153,10 @@ def instant_queries(
     """Run distinct (query, time) jobs in parallel, so that a cycle costs about its slowest
     query rather than their sum."""
     distinct = list(dict.fromkeys(jobs))
-    futures = {
-        job: _pool().submit(instant_query, job[0], at=job[1], url=url, timeout=timeout)
-        for job in distinct
-    }
-    return {job: future.result() for job, future in futures.items()}
+    results = parallel(
+        [partial(instant_query, query, at=at, url=url, timeout=timeout) for query, at in distinct]
+    )
+    return dict(zip(distinct, results, strict=True))
 
 
 _pools: dict[int, ThreadPoolExecutor] = {}

@@ -13,6 +13,6 @@ class Migration(migrations.Migration):
         migrations.AddField(
             model_name='metric',
             name='scoped_query',
-            field=models.TextField(blank=True, help_text='optional: the query narrowed to one scope, with $scope where its selectors take the scope\'s matchers (tenant_tier="enterprise"); long backtests of a scoped threshold then ask Prometheus for that scope\'s series only'),
+            field=models.TextField(blank=True, help_text='optional: the query narrowed to one scope, with $scope where its selectors take the scope\'s matchers (tenant_tier="enterprise"), answering what the query answers for that scope (its series keep the group-by labels); long backtests of a scoped threshold then ask Prometheus for that scope\'s series only'),
         ),
     ]

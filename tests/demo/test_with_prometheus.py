@@ -218,12 +218,19 @@ def test_it_backtests_a_tier_from_its_own_series_as_from_all_of_them(live, setti
     assert value(prometheus, f"count({scoped})") == 1  # one tier's answer, not three
     now = time.time()
     narrow = backtest.backtest(threshold, threshold.rule(), now=now)
-    metric.scoped_query = ""
+    template, metric.scoped_query = metric.scoped_query, ""
     wide = backtest.backtest(threshold, threshold.rule(), now=now)
     assert narrow.error == wide.error == ""
     assert narrow.windows == wide.windows and narrow.series == wide.series
     _, spiked, _ = narrow.windows[1]  # 7 days
     assert spiked.entered[State.WARNING] + spiked.entered[State.CRITICAL] >= 1
+    # a scoped query that sums the tier away answers with series no scope can match
+    metric.scoped_query = template.replace("by (le, tenant_tier)", "by (le)")
+    lost = backtest.backtest(threshold, threshold.rule(), now=now)
+    assert lost.error == (
+        "the metric's scoped query answers without the scope's labels (tenant_tier); "
+        "its series must keep them"
+    )
 
 
 def test_it_moves_enterprise_latency_until_the_backend_scales_to_six(tmp_path):

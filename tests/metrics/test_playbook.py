@@ -182,6 +182,8 @@ def test_it_refuses_a_scoped_query_that_does_not_say_where_the_scope_goes():
 
 def test_it_puts_a_scope_into_promql_strings_escaped():
     assert scope_matchers({"tier": 'a"b\\c', "env": "prod"}) == 'env="prod",tier="a\\"b\\\\c"'
+    # PromQL refuses the surrogate pair JSON would write by default
+    assert scope_matchers({"team": "caf\u00e9 \U0001f600"}) == 'team="caf\u00e9 \U0001f600"'
 
 
 def test_it_refuses_a_changed_query_without_a_note():
