@@ -275,9 +275,10 @@ def test_it_drops_a_source_link_too_long_for_its_column_not_the_alert(client, to
 
 @pytest.mark.skipif(
     settings.DATABASES["default"]["ENGINE"].endswith("sqlite3"),
-    # The in-memory test database refuses a second writer outright ("table is locked") where
-    # a real SQLite file waits its turn; the race is real on PostgreSQL (`make test-postgres`).
-    reason="concurrent writers need PostgreSQL",
+    # SQLite runs each write transaction alone (BEGIN IMMEDIATE), so the deliveries cannot
+    # race there and the test could not fail; the race is real on PostgreSQL (`make
+    # test-postgres`, which CI runs).
+    reason="the race needs concurrent writers (PostgreSQL)",
 )
 @pytest.mark.django_db(transaction=True)
 def test_it_stores_one_row_when_several_deliveries_of_a_new_alert_race():

@@ -123,7 +123,12 @@ def test_it_runs_nested_parallel_calls_on_the_calling_thread(monkeypatch):
         daemon=True,
     )
     caller.start()
-    caller.join(timeout=10)
-    assert not caller.is_alive(), "nested parallel calls waited for each other"
-    assert results == [[[0, 1, 2], [10, 11, 12], [20, 21, 22], [30, 31, 32]]]
-    prometheus._pools[next(iter(prometheus._pools))].shutdown(wait=False)
+    try:
+        caller.join(timeout=10)
+        assert not caller.is_alive(), "nested parallel calls waited for each other"
+        assert results == [[[0, 1, 2], [10, 11, 12], [20, 21, 22], [30, 31, 32]]]
+    finally:
+        # cancelling what is still queued frees threads stuck on it, so a failure here is
+        # reported instead of hanging the run at exit
+        for pool in prometheus._pools.values():
+            pool.shutdown(wait=False, cancel_futures=True)
