@@ -277,11 +277,15 @@ def _kpi_changes(now: datetime, days: int, label: str) -> dict[str, Any]:
     moved = [
         r for r, v in zip(rows, values.values(), strict=True) if v["change_percent"] is not None
     ]
-    summary = f"{len(moved)} KPIs compared with {label}" + (
-        f"; {len(failed)} queries failed." if failed else "."
-    )
+    if moved:
+        verdict = ATTENTION if failed else OK
+        summary = f"{len(moved)} of {len(rows)} KPIs compared with {label}"
+    else:  # nothing was compared: that verifies nothing, it is not "ok"
+        verdict = UNVERIFIED
+        summary = f"No KPI could be compared with {label}: values are missing now or then"
+    summary += f"; {len(failed)} queries failed." if failed else "."
     return _result(
-        ATTENTION if failed else OK,
+        verdict,
         summary,
         [["Compared", f"{_when(now)} with {_when(then)}"]],
         {"columns": ["KPI", "Now", label.capitalize(), "Change"], "rows": rows},

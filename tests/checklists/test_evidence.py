@@ -118,9 +118,12 @@ def test_it_reports_tsdb_status_and_kpis_and_trends(prom):
         instant(url, "count({__name__=~'.+'})"), rel=0.2
     )
     assert tsdb["table"]["rows"]  # the biggest metrics by series
-    kpis = evidence.business_trends(now)["values"]["kpis"]
-    tenants = kpis["active_tenants"]
+    week = evidence.business_trends(now)
+    tenants = week["values"]["kpis"]["active_tenants"]
     assert tenants["now"] > 1000 and tenants["before"] is None  # no history a week back
+    # nothing compared verifies nothing: not "ok"
+    assert week["verdict"] == evidence.UNVERIFIED
+    assert week["summary"].startswith("No KPI could be compared with a week ago")
     trends = evidence.performance_capacity(now)
     assert trends["values"]["series"] >= 4  # p95 per tier, error rate, throughput
     assert any(row[0].startswith("API response time") for row in trends["table"]["rows"])
@@ -172,3 +175,30 @@ def test_it_says_an_item_cannot_be_verified_when_prometheus_does_not_answer(
     assert "backup" in snapshot["problems"] and evidence.is_incomplete(snapshot)
     # alerts come from the panel's own history and are still gathered
     assert snapshot["items"]["overnight_alerts"]["verdict"] == evidence.OK
+
+
+@pytest.mark.django_db
+def test_it_compares_each_kpi_it_has_values_for(templates, monkeypatch):
+    """Two business KPIs answer now and a week ago, the others have no history: the item says
+    how many of them it compared, and the change of each."""
+    from metrics import prometheus
+
+    def answers(jobs):
+        values = {"sum(active_tenants_total)": 110.0, "sum(monthly_recurring_revenue_usd)": 90.0}
+        return {
+            (query, at): prometheus.QueryResult(
+                query,
+                (prometheus.Sample({}, values[query] if at > now.timestamp() - 60 else 100.0),)
+                if query in values
+                else (),
+            )
+            for query, at in jobs
+        }
+
+    now = timezone.now()
+    monkeypatch.setattr(evidence.prometheus, "instant_queries", answers)
+    week = evidence.business_trends(now)
+    assert week["verdict"] == evidence.OK
+    total = len(week["values"]["kpis"])
+    assert week["summary"] == f"2 of {total} KPIs compared with a week ago."
+    assert week["values"]["kpis"]["active_tenants"]["change_percent"] == pytest.approx(10)
