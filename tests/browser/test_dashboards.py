@@ -64,14 +64,15 @@ def test_it_keeps_business_staff_out_of_the_kubernetes_dashboard(page: Page, bus
 
 
 @pytest.fixture
-def live_overview(settings, demo_prometheus):
-    env, url = demo_prometheus
-    settings.PROMETHEUS_URL = url
-    settings.EVALUATION_INTERVAL = 2
-    call_command("load_playbook", stdout=open(os.devnull, "w"))  # noqa: SIM115
-    evaluate_cycle()
-    yield env
-    env.scenarios.end(now=time.time())
+def live_overview(settings, tmp_path):
+    """A demo and Prometheus of this test's own: the session's shared one has seen other
+    tests' spikes (once it ended this test's enterprise check in no_data on CI)."""
+    with running_demo(tmp_path) as (env, prometheus):
+        settings.PROMETHEUS_URL = prometheus.url
+        settings.EVALUATION_INTERVAL = 2
+        call_command("load_playbook", stdout=open(os.devnull, "w"))  # noqa: SIM115
+        evaluate_cycle()
+        yield env
 
 
 def test_it_turns_the_enterprise_tile_when_latency_spikes(page: Page, sre, live_overview):
