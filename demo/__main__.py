@@ -13,6 +13,8 @@ import urllib.error
 import urllib.request
 from pathlib import Path
 
+from demo import kube, workload
+from demo.backfill import backfill
 from demo.scenarios import KINDS
 
 DEFAULT_URL = os.environ.get(
@@ -39,8 +41,6 @@ def _request(method: str, url: str, body: dict | None = None) -> tuple[int, obje
 
 
 def cmd_serve(args: argparse.Namespace) -> int:
-    from demo import kube, workload
-
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")
     env = workload.DemoEnvironment(VAR_DIR / "demo" / "state.json", redis_url=args.redis_url)
     env.run_background()
@@ -56,8 +56,6 @@ def cmd_serve(args: argparse.Namespace) -> int:
 
 
 def cmd_backfill(args: argparse.Namespace) -> int:
-    from demo.backfill import backfill
-
     print(backfill(VAR_DIR, days=args.days, redis_exporter_port=args.redis_exporter_port))
     return 0
 

@@ -15,7 +15,7 @@ latency, a rollout restart replaces the pods (and so ends a memory leak), a larg
 from __future__ import annotations
 
 from demo.kube.api import kubeconfig, serve
+from demo.kube.cluster import Cluster
 from demo.kube.resources import ApiError
-from demo.kube.state import Cluster
 
 __all__ = ["ApiError", "Cluster", "kubeconfig", "serve"]

@@ -14,8 +14,8 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
+from demo.kube.cluster import Cluster
 from demo.kube.resources import RESOURCES, ApiError, Obj, resource
-from demo.kube.state import Cluster
 from demo.model import NAMESPACE
 from demo.web import BodyError, QuietJsonHandler, read_body
 
