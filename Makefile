@@ -22,7 +22,7 @@ help:
 	@echo "make setup — only the set-up part (Debian packages, .venv, database, demo users)"
 
 setup: venv
-	@$(PY) -m controlpanel.stack setup
+	@$(PY) -m stack setup
 
 system-packages:
 	@scripts/ensure-debian-packages.sh $(DEBIAN_PACKAGES) \
@@ -39,7 +39,7 @@ $(VENV)/.installed: pyproject.toml
 	@touch $@
 
 run: setup
-	$(PY) -m controlpanel.stack run
+	$(PY) -m stack run
 
 test: setup test-packages
 	$(TEST_ENV) $(VENV)/bin/pytest $(PYTEST_ARGS)
@@ -55,9 +55,11 @@ test-postgres: setup test-packages
 lint: venv
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
+	$(VENV)/bin/lint-imports
 
 typecheck: venv
-	$(TEST_ENV) $(VENV)/bin/mypy controlpanel metrics alerts runbooks checklists demo
+	$(TEST_ENV) $(VENV)/bin/mypy controlpanel core integrations health metrics notifications alerts firing tuning \
+		dashboards runbooks checklists demo stack
 
 clean:
 	rm -rf var/test .pytest_cache

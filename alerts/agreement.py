@@ -7,12 +7,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from alerts.choices import State
 from alerts.models import Check
-from metrics.prometheus import RuleState
+from core.choices import Severity, State, badness_rank
+from integrations.prometheus import RULE_FIRING, RuleState
 
 # What Prometheus can say about a check: the worst alert it holds for it.
-RANK = {"ok": 0, "pending": 1, "warning": 2, "critical": 3}
 
 
 @dataclass(frozen=True)
@@ -30,7 +29,7 @@ class Comparison:
 def prometheus_state(check: Check, rules: list[RuleState]) -> str:
     """The worst of the alerts Prometheus holds for this check's threshold and series: firing
     alerts by their severity, pending ones as pending, none as ok."""
-    worst = "ok"
+    worst: str = State.OK
     for rule in rules:
         if rule.labels.get("threshold") != check.threshold.key:
             continue
@@ -38,11 +37,11 @@ def prometheus_state(check: Check, rules: list[RuleState]) -> str:
             labels = alert.get("labels", {})
             if any(labels.get(k) != v for k, v in check.labels.items()):
                 continue
-            if alert.get("state") == "firing":
-                state = labels.get("severity", rule.labels.get("severity", "warning"))
+            if alert.get("state") == RULE_FIRING:
+                state = labels.get("severity", rule.labels.get("severity", Severity.WARNING))
             else:
-                state = "pending"
-            if RANK.get(state, 0) > RANK[worst]:
+                state = State.PENDING
+            if badness_rank(state) < badness_rank(worst):
                 worst = state
     return worst
 

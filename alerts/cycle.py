@@ -4,20 +4,20 @@ the rules in ``alerts.evaluation``, store the states and a history row for every
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
 from django.db import connection, transaction
 from django.db.models import Field, Max
 
-from alerts import notifications
-from alerts.choices import State, TuningKind
+from alerts.choices import TuningKind
 from alerts.evaluation import Reading, judge, relative_change
 from alerts.models import Check, StateChange, Threshold, TuningNote
-from controlpanel import health
-from metrics import prometheus
-from metrics.playbook import duration_seconds
+from core.choices import State
+from core.promql import duration_seconds
+from health import checks as health
+from integrations import prometheus
 
 FAILURE = "failure"  # the readings key of a threshold whose query failed
 
@@ -34,6 +34,8 @@ class CycleResult:
     changes: int
     queries: int
     seconds: float
+    # The changes written, for the caller to act on (the task queues their notifications).
+    state_changes: list[StateChange] = field(default_factory=list, repr=False)
 
 
 def evaluate_cycle(now: float | None = None) -> CycleResult:
@@ -113,10 +115,14 @@ def evaluate_cycle(now: float | None = None) -> CycleResult:
         Check.objects.bulk_create([c for c in to_save if c.pk is None], batch_size=500)
         _update_checks([c for c in to_save if c.pk is not None], fields)
         StateChange.objects.bulk_create(changes)
-        notifications.queue_notifications(changes)  # sent by Celery after the commit
         health.record_heartbeat(health.EVALUATION_HEARTBEAT)
     return CycleResult(
-        now, len(to_save), len(changes), len(set(jobs)), time.perf_counter() - started
+        now,
+        len(to_save),
+        len(changes),
+        len(set(jobs)),
+        time.perf_counter() - started,
+        state_changes=changes,
     )
 
 

@@ -16,7 +16,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass, replace
 
-from alerts.choices import Direction, Severity, State
+from core.choices import Direction, Severity, State
 
 
 @dataclass(frozen=True)

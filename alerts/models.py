@@ -8,10 +8,11 @@ from django.conf import settings
 from django.db import models
 from django.utils import timezone
 
-from alerts.choices import ChannelKind, Direction, FiringStatus, Severity, State, TuningKind
+from alerts.choices import TuningKind
 from alerts.evaluation import Memory, Rule
+from core.choices import Direction, State
+from core.promql import duration_seconds
 from metrics.models import Metric
-from metrics.playbook import duration_seconds
 
 
 class Alert(models.Model):
@@ -165,88 +166,3 @@ class TuningNote(models.Model):
             for name in names
             if self.before.get(name) != self.after.get(name)
         ]
-
-
-class FiringAlert(models.Model):
-    """An alert as Alertmanager delivered it to the webhook: one row per fingerprint and start
-    time however often it is delivered, closed when a delivery says it is resolved."""
-
-    fingerprint = models.CharField(max_length=64)
-    starts_at = models.DateTimeField()
-    ends_at = models.DateTimeField(null=True, blank=True)
-    status = models.CharField(max_length=10, choices=FiringStatus.choices)
-    alertname = models.CharField(max_length=200, db_index=True)
-    severity = models.CharField(max_length=20, blank=True)
-    labels = models.JSONField(default=dict)
-    annotations = models.JSONField(default=dict)
-    generator_url = models.URLField(max_length=1000, blank=True)
-    receiver = models.CharField(max_length=200, blank=True)
-    first_received_at = models.DateTimeField(default=timezone.now)
-    last_received_at = models.DateTimeField(default=timezone.now)
-    deliveries = models.PositiveIntegerField(default=1)
-    acknowledged_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL,
-        on_delete=models.SET_NULL,
-        null=True,
-        blank=True,
-        related_name="+",
-    )
-    acknowledged_at = models.DateTimeField(null=True, blank=True)
-    ack_comment = models.TextField(blank=True)
-
-    class Meta:
-        ordering = ["-starts_at"]
-        constraints = [
-            models.UniqueConstraint(
-                fields=["fingerprint", "starts_at"], name="firing_alert_once_per_start"
-            )
-        ]
-
-    def __str__(self) -> str:
-        return f"{self.alertname} {self.labels}"
-
-
-class NotificationChannel(models.Model):
-    """Where state changes are sent: an email list or a Slack-compatible incoming webhook, for
-    some categories (empty: all) from a minimum severity."""
-
-    name = models.CharField(max_length=100, unique=True)
-    kind = models.CharField(max_length=10, choices=ChannelKind.choices)
-    target = models.TextField(
-        help_text="Email: addresses separated by commas. Slack: the incoming-webhook URL."
-    )
-    categories = models.JSONField(
-        default=list, blank=True, help_text="Metric categories routed here; empty for all."
-    )
-    min_severity = models.CharField(
-        max_length=10, choices=Severity.choices, default=Severity.WARNING
-    )
-    is_enabled = models.BooleanField(default=True)
-
-    class Meta:
-        ordering = ["name"]
-
-    def __str__(self) -> str:
-        return self.name
-
-
-class Notification(models.Model):
-    """One delivery attempt to a channel: what was sent and whether it arrived."""
-
-    channel = models.ForeignKey(
-        NotificationChannel, on_delete=models.CASCADE, related_name="notifications"
-    )
-    state_change = models.ForeignKey(
-        StateChange, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
-    )
-    subject = models.CharField(max_length=300)
-    body = models.TextField()
-    sent_at = models.DateTimeField(default=timezone.now)
-    is_delivered = models.BooleanField(default=False)
-    error = models.TextField(blank=True)
-
-    class Meta:
-        ordering = ["-sent_at"]
-
-    def __str__(self) -> str:
-        return f"{self.channel}: {self.subject}"

@@ -22,21 +22,20 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
-import requests
 import yaml
 from django.conf import settings
 
 from alerts.models import Threshold
-from metrics.choices import Unit
-from metrics.playbook import duration_seconds
+from core.choices import Direction, Severity, Unit
+from core.formatting import UNIT_SUFFIX, exact_level, exact_number
+from core.promql import duration_seconds
 
 logger = logging.getLogger(__name__)
 
 RULE_FILE_NAME = "leanvibe.rules.yml"
-COMPARATOR = {"above": ">", "below": "<"}
+COMPARATOR: dict[str, str] = {Direction.ABOVE: ">", Direction.BELOW: "<"}
 # The evaluation step of relative thresholds' past window, as in the panel (one minute).
 PAST_RESOLUTION = "1m"
-UNIT_SUFFIX: dict[str, str] = {Unit.PERCENT: " %", Unit.RPS: " req/s", Unit.USD: " USD"}
 
 
 def _escape(value: str) -> str:
@@ -66,34 +65,15 @@ def value_expr(threshold: Threshold) -> str:
     return expr
 
 
-def number(value: float) -> str:
-    """A level as PromQL reads it back exactly (``:g`` would round 1234567.5 to 1.23457e+06)."""
-    return str(int(value)) if float(value).is_integer() else repr(float(value))
-
-
 def rule_expr(threshold: Threshold, level: float) -> str:
-    expr = f"{value_expr(threshold)} {COMPARATOR[threshold.direction]} {number(level)}"
+    expr = f"{value_expr(threshold)} {COMPARATOR[threshold.direction]} {exact_number(level)}"
     metric = threshold.metric
     if metric.volume_query and metric.min_volume is not None:
         group = ", ".join(metric.group_by)
-        expr = f"({expr}) and on({group}) ({metric.volume_query}) >= {number(metric.min_volume)}"
+        expr = (
+            f"({expr}) and on({group}) ({metric.volume_query}) >= {exact_number(metric.min_volume)}"
+        )
     return expr
-
-
-def _duration(seconds: float) -> str:
-    for limit, divisor, name in ((1, 0.001, "ms"), (120, 1, "s"), (7200, 60, "min")):
-        if seconds < limit:
-            return f"{seconds / divisor:g} {name}"
-    return f"{seconds / 3600:g} h"
-
-
-def _shown(value: float, unit: str, relative: bool) -> str:
-    if relative:
-        return f"{number(value)} %"
-    if unit == Unit.SECONDS:
-        return _duration(value)
-    suffix = UNIT_SUFFIX.get(unit, "")
-    return f"{number(value)}{suffix}"
 
 
 def _value_template(unit: str, relative: bool) -> str:
@@ -113,8 +93,8 @@ def rules_for(threshold: Threshold) -> list[dict[str, Any]]:
     relative = bool(threshold.relative_to)
     out = []
     for severity, level, hold in (
-        ("warning", threshold.warning, threshold.for_warning),
-        ("critical", threshold.critical, threshold.for_critical),
+        (Severity.WARNING.value, threshold.warning, threshold.for_warning),
+        (Severity.CRITICAL.value, threshold.critical, threshold.for_critical),
     ):
         if level is None or severity not in alert.severities:
             continue
@@ -124,7 +104,7 @@ def rules_for(threshold: Threshold) -> list[dict[str, Any]]:
             subject = f"{subject} changed by {value} against {threshold.relative_to} earlier"
         else:
             subject = f"{subject} is {value}"
-        level_text = f"{threshold.direction} {_shown(level, metric.unit, relative)}"
+        level_text = f"{threshold.direction} {exact_level(level, metric.unit, relative)}"
         held = f" for {hold}" if duration_seconds(hold) else ""
         out.append(
             {
@@ -198,15 +178,3 @@ def write_rule_file(directory: Path | None = None) -> Path:
             raise RuleFileRejected((check.stdout + check.stderr).strip()[-500:])
     temporary.replace(path)
     return path
-
-
-def reload_prometheus(url: str | None = None) -> str:
-    """Ask Prometheus to reload its configuration and rules; returns what happened."""
-    base = (url or settings.PROMETHEUS_URL).rstrip("/")
-    try:
-        response = requests.post(f"{base}/-/reload", timeout=10)
-    except requests.RequestException as exc:
-        return f"reload failed: {exc.__class__.__name__}: {exc}"[:300]
-    if response.status_code != 200:
-        return f"reload failed: HTTP {response.status_code}: {response.text.strip()[:200]}"
-    return "reloaded"

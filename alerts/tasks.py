@@ -3,14 +3,18 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Sequence
 
 from celery import shared_task
 from django.conf import settings
+from django.db import transaction
 
-from alerts import notifications
-from alerts.cycle import evaluate_cycle
+from alerts import notify
+from alerts.cycle import CycleResult, evaluate_cycle
 from alerts.models import StateChange
-from alerts.rules import RuleFileRejected, reload_prometheus, write_rule_file
+from alerts.rules_export import RuleFileRejected, write_rule_file
+from integrations import prometheus
+from notifications.models import NotificationChannel
 
 logger = logging.getLogger(__name__)
 
@@ -19,21 +23,39 @@ logger = logging.getLogger(__name__)
 def evaluate_thresholds() -> None:
     """Beat runs it every EVALUATION_INTERVAL; a cycle that overran its interval is skipped by
     the expiry in the schedule rather than queued behind the next."""
-    evaluate_cycle()
+    run_cycle()
+
+
+def run_cycle() -> CycleResult:
+    """One evaluation cycle, then the messages its changes deserve, queued for a worker."""
+    result = evaluate_cycle()
+    queue_notifications(result.state_changes)
+    return result
+
+
+def queue_notifications(changes: Sequence[StateChange]) -> None:
+    """Hand the changes worth a message to Celery once the caller's transaction commits (the
+    task must find the rows). Without an enabled channel nothing is queued, so a panel without
+    channels never needs the broker for this."""
+    ids = [c.pk for c in changes if notify.should_notify(c.from_state, c.to_state)]
+    if not ids or not NotificationChannel.objects.filter(is_enabled=True).exists():
+        return
+    # robust: the states are committed; a broker outage is logged, it does not fail the cycle.
+    transaction.on_commit(lambda: send_notifications.delay(ids), robust=True)
 
 
 @shared_task(name="alerts.tasks.send_notifications", ignore_result=True)
 def send_notifications(state_change_ids: list[int]) -> None:
-    """Queued by the cycle after its changes commit. Changes deleted meanwhile are skipped.
-    Not retried: every attempt is already recorded with its error, and a retry would send
-    again to the channels that did receive it. The batch keeps inside the time limits
-    (``notifications.BATCH_BUDGET``)."""
+    """Queued after a cycle's changes commit. Changes deleted meanwhile are skipped. Not
+    retried: every attempt is already recorded with its error, and a retry would send again to
+    the channels that did receive it. The batch keeps inside the time limits
+    (``notify.BATCH_BUDGET``)."""
     changes = list(
         StateChange.objects.filter(pk__in=state_change_ids)
         .select_related("check_obj__threshold__metric", "check_obj__threshold__alert")
         .order_by("at", "pk")
     )
-    notifications.notify(changes)
+    notify.notify(changes)
 
 
 @shared_task(name="alerts.tasks.publish_rules", ignore_result=True)
@@ -44,6 +66,6 @@ def publish_rules() -> str:
     except RuleFileRejected as exc:
         logger.error("rules not written, promtool refused them: %s", exc)
         return f"not written: promtool refused the rules: {exc}"
-    outcome = reload_prometheus() if settings.PROMETHEUS_RELOAD else "reload disabled"
+    outcome = prometheus.reload_configuration() if settings.PROMETHEUS_RELOAD else "reload disabled"
     logger.info("rules written to %s: %s", path, outcome)
     return outcome

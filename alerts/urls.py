@@ -9,17 +9,6 @@ app_name = "alerts"
 urlpatterns = [
     path("api/status", views.api_status, name="api-status"),
     path("checks/<int:pk>/history", views.check_history, name="check-history"),
-    path("api/alertmanager/webhook", views.alertmanager_webhook, name="alertmanager-webhook"),
-    path("alerts/", views.firing_alerts, name="firing"),
-    path("alerts/<int:pk>/acknowledge", views.acknowledge_alert, name="firing-ack"),
-    path("alerts/silences", views.silences, name="silences"),
     path("alerts/rules", views.rules_page, name="rules"),
     path("alerts/rules.yml", views.rules_download, name="rules-download"),
-    path("alerts/noise", views.noise_report, name="noise"),
-    path("alerts/silences/new", views.create_silence, name="silence-create"),
-    path(
-        "alerts/silences/<uuid:silence_id>/expire",
-        views.expire_silence,
-        name="silence-expire",
-    ),
 ]

@@ -24,9 +24,9 @@ def main() -> None:
     setup_django()
     from django.core.cache import cache
 
-    from alerts import backtest
     from alerts.evaluation import Rule
     from alerts.models import Threshold
+    from tuning import backtest
 
     keys = sys.argv[1:]
     thresholds = Threshold.objects.select_related("metric").order_by("key")

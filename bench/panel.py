@@ -60,9 +60,9 @@ def bench_overview_ratio() -> None:
     from django.core.cache import cache
     from django.test import Client
 
-    from metrics import prometheus
+    from dashboards.views import RANGES
+    from integrations import prometheus
     from metrics.models import Dashboard
-    from metrics.views import RANGES
 
     client = Client()
     client.login(username="sre", password=PASSWORD)

@@ -29,12 +29,11 @@ from checklists.models import (
     TemplateItem,
 )
 from checklists.playbook import ChecklistSpec
-from metrics.playbook import Playbook, duration_seconds
+from core import permissions
+from core.promql import duration_seconds
 
 log = logging.getLogger(__name__)
 
-SIGN_OFF = "controlpanel.sign_off_checklists"
-OPERATIONS = "controlpanel.view_operations"
 AnyUser = User | AnonymousUser | AbstractBaseUser
 
 
@@ -47,14 +46,16 @@ class ChecklistError(Exception):
 
 def can_check(user: AnyUser, item: RunItem) -> bool:
     """SRE items are for SREs; business items for business staff and SREs alike."""
-    if not user.has_perm(SIGN_OFF):  # type: ignore[union-attr]
+    if not permissions.has(user, permissions.SIGN_OFF_CHECKLISTS):
         return False
-    return item.role == ItemRole.BUSINESS or user.has_perm(OPERATIONS)  # type: ignore[union-attr]
+    return item.role == ItemRole.BUSINESS or permissions.has(user, permissions.VIEW_OPERATIONS)
 
 
 def can_sign_off(user: AnyUser) -> bool:
     """Signing off attests the whole run, operations included: SREs only."""
-    return bool(user.has_perm(SIGN_OFF) and user.has_perm(OPERATIONS))  # type: ignore[union-attr]
+    return permissions.has(user, permissions.SIGN_OFF_CHECKLISTS) and permissions.has(
+        user, permissions.VIEW_OPERATIONS
+    )
 
 
 def can_review(user: AnyUser, run: ChecklistRun) -> bool:
@@ -72,11 +73,13 @@ def _template_items(spec: ChecklistSpec) -> list[tuple[str, str, str, str]]:
     return [(i.title, i.evidence, i.role, i.guidance) for i in spec.items]
 
 
-def load_templates(playbook: Playbook) -> list[str]:
-    """Create or update the four templates from the playbook. A template an administrator
-    edited is left as edited (and said so). Runs are never touched: they hold copies."""
+def load_templates(checklists: dict[str, ChecklistSpec]) -> list[str]:
+    """Create or update the four templates from the playbook's checklists section (read by
+    ``checklists.playbook.read_checklists``). A template an administrator edited is left as
+    edited (and said so). Runs are never touched: they hold copies. Returns what happened,
+    one line per change."""
     lines = []
-    for cadence, spec in playbook.checklists.items():
+    for cadence, spec in checklists.items():
         due = timedelta(seconds=duration_seconds(spec.due))
         template = ChecklistTemplate.objects.filter(cadence=cadence).first()
         if template is None:

@@ -17,6 +17,7 @@ from checklists.models import (
     RunNote,
     TemplateItem,
 )
+from core.admin import ReadOnlyInline
 
 
 class TemplateItemInline(admin.TabularInline):
@@ -49,30 +50,19 @@ class RotaMemberAdmin(admin.ModelAdmin):
     list_filter = ("cadence", "is_active")
 
 
-class _ReadOnlyInline(admin.TabularInline):
-    extra = 0
-    can_delete = False
-
-    def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
-
-class RunItemInline(_ReadOnlyInline):
+class RunItemInline(ReadOnlyInline):
     model = RunItem
     fields = ("position", "title", "role", "status", "checked_by", "checked_at", "note")
     readonly_fields = fields
 
 
-class RunNoteInline(_ReadOnlyInline):
+class RunNoteInline(ReadOnlyInline):
     model = RunNote
     fields = ("at", "author", "item", "text")
     readonly_fields = fields
 
 
-class RunEventInline(_ReadOnlyInline):
+class RunEventInline(ReadOnlyInline):
     model = RunEvent
     fields = ("at", "kind", "actor", "detail")
     readonly_fields = fields

@@ -9,11 +9,13 @@ from django.conf import settings
 from django.urls import reverse
 from django.utils import timezone
 
-from alerts.choices import Severity
-from alerts.models import Notification, NotificationChannel
-from alerts.notifications import Message, deliver, is_routed
 from checklists.actions import claim_overdue_notice
+from checklists.choices import ItemStatus
 from checklists.models import ChecklistRun
+from core.choices import Severity
+from notifications import delivery
+from notifications.delivery import Message
+from notifications.models import Notification
 
 log = logging.getLogger(__name__)
 # The category channels can route on (empty categories on a channel: everything).
@@ -22,8 +24,10 @@ CATEGORY = "checklists"
 
 def compose(run: ChecklistRun) -> Message:
     url = settings.PANEL_URL + reverse("checklists:run", args=[run.pk])
-    pending = run.items.filter(status="pending").count()
+    pending = run.items.filter(status=ItemStatus.PENDING).count()
     return Message(
+        category=CATEGORY,
+        severity=Severity.WARNING,
         subject=f"[OVERDUE] {run.get_cadence_display()} checklist {run.period_label}",
         body=(
             f"The {run.get_cadence_display().lower()} maintenance checklist for "
@@ -39,16 +43,10 @@ def notify_overdue(now: datetime | None = None) -> list[Notification]:
     warning severity); the claim makes sure two workers never both send it."""
     now = now or timezone.now()
     sent: list[Notification] = []
-    channels = [
-        c
-        for c in NotificationChannel.objects.filter(is_enabled=True)
-        if is_routed(c, CATEGORY, Severity.WARNING)
-    ]
     for run in ChecklistRun.objects.overdue(now).filter(overdue_notified_at__isnull=True):
         if not claim_overdue_notice(run, now):
             continue
-        message = compose(run)
-        for channel in channels:
-            sent.append(deliver(channel, message))
-        log.info("overdue notice for %s sent to %d channel(s)", run, len(channels))
+        delivered = delivery.send(compose(run))
+        log.info("overdue notice for %s sent to %d channel(s)", run, len(delivered))
+        sent += delivered
     return sent

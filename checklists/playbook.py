@@ -1,7 +1,7 @@
 """The ``checklists:`` section of the playbook file: the four maintenance checklists.
 
-Read by ``metrics.playbook.parse`` with its checker, so a mistake here is reported with its
-line like any other playbook problem. Example::
+Called by ``controlpanel.playbook.parse`` with the one ``Checker`` of the whole file, so a
+mistake here is reported with its line like any other playbook problem. Example::
 
     checklists:
       daily:
@@ -16,12 +16,10 @@ line like any other playbook problem. Example::
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from checklists.choices import Cadence, Evidence, ItemRole
-
-if TYPE_CHECKING:
-    from metrics.playbook import _Checker
+from core.playbook_reader import Checker
 
 ITEM_FIELDS = {"title", "evidence", "role", "guidance"}
 CHECKLIST_FIELDS = {"title", "due", "items"}
@@ -43,7 +41,7 @@ class ChecklistSpec:
     items: tuple[ItemSpec, ...]
 
 
-def read_checklists(check: _Checker, section: Any) -> dict[str, ChecklistSpec]:
+def read_checklists(check: Checker, section: Any) -> dict[str, ChecklistSpec]:
     """Validate the section; every cadence must be there with at least one item. A file
     without the section has no checklists (nothing is loaded or removed)."""
     if section is None:
@@ -101,7 +99,7 @@ def read_checklists(check: _Checker, section: Any) -> dict[str, ChecklistSpec]:
 
 
 def _choice(
-    check: _Checker, item: Any, key: str, where: str, choices: list[str], default: str
+    check: Checker, item: Any, key: str, where: str, choices: list[str], default: str
 ) -> str:
     value = item.get(key, default)
     if value not in choices:

@@ -17,11 +17,12 @@ from typing import Any
 
 from django.utils import timezone
 
-from alerts.choices import State
-from alerts.models import FiringAlert, StateChange, Threshold
+from alerts.models import StateChange, Threshold
 from checklists.choices import Cadence
 from checklists.periods import local_zone, next_start
-from metrics import prometheus
+from core.choices import Severity, State
+from firing.models import FiringAlert
+from integrations import prometheus
 
 STEP = 300.0
 # The commitment: p95 within the tier's warning threshold in this share of the intervals.
@@ -38,10 +39,6 @@ AVAILABILITY_QUERY = (
     'sum by (tenant_tier) (increase(http_requests_total{{status!~"5.."}}[{seconds}s])) '
     "/ sum by (tenant_tier) (increase(http_requests_total[{seconds}s]))"
 )
-
-
-def percent(share: float | None, digits: int = 2) -> str:
-    return "no data" if share is None else f"{share * 100:.{digits}f} %"
 
 
 @dataclass
@@ -148,7 +145,7 @@ def _incidents(start: datetime, end: datetime) -> list[dict[str, str]]:
             "ended": f"{timezone.localtime(f.ends_at):%Y-%m-%d %H:%M}" if f.ends_at else "firing",
         }
         for f in FiringAlert.objects.filter(
-            starts_at__gte=start, starts_at__lt=end, severity="critical"
+            starts_at__gte=start, starts_at__lt=end, severity=Severity.CRITICAL
         ).order_by("starts_at")
     ]
 

@@ -17,16 +17,19 @@ from django.utils import timezone
 from django.views.decorators.http import require_GET, require_POST
 
 from checklists import actions, charts, evidence, sla
-from checklists.actions import OPERATIONS, SIGN_OFF, ChecklistError
-from checklists.choices import Cadence, ItemRole
+from checklists.actions import ChecklistError
+from checklists.choices import Cadence, ItemRole, ItemStatus
 from checklists.models import ChecklistRun, RotaMember, RunItem
+from core import permissions
+from core.permissions import SIGN_OFF_CHECKLISTS as SIGN_OFF
+from core.permissions import VIEW_OPERATIONS as OPERATIONS
 
 HISTORY_RUNS = 40
 CHART_PERIODS = 90  # days of runs behind the completion-rate chart
 
 
 def _get_run_for_user(request: HttpRequest, pk: int) -> ChecklistRun:
-    if not request.user.has_perm(SIGN_OFF):
+    if not permissions.has(request.user, SIGN_OFF):
         raise PermissionDenied
     run = ChecklistRun.objects.select_related("owner", "signed_off_by", "reviewed_by")
     found = run.filter(pk=pk).first()
@@ -36,7 +39,7 @@ def _get_run_for_user(request: HttpRequest, pk: int) -> ChecklistRun:
 
 
 def _get_item_for_user(request: HttpRequest, pk: int) -> RunItem:
-    if not request.user.has_perm(SIGN_OFF):
+    if not permissions.has(request.user, SIGN_OFF):
         raise PermissionDenied
     item = RunItem.objects.select_related("run").filter(pk=pk).first()
     if item is None:
@@ -69,7 +72,7 @@ def index(request: HttpRequest) -> HttpResponse:
             .first()
         )
         if run is not None:
-            run.done_count = run.items.exclude(status="pending").count()  # type: ignore[attr-defined]
+            run.done_count = run.items.exclude(status=ItemStatus.PENDING).count()  # type: ignore[attr-defined]
             run.item_count = run.items.count()  # type: ignore[attr-defined]
         current.append((Cadence(cadence), run))
     since = now - timedelta(days=CHART_PERIODS)

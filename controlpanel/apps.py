@@ -9,6 +9,8 @@ class ControlPanelConfig(AppConfig):
     verbose_name = "Control panel"
 
     def ready(self) -> None:
+        # Here, not at the top: roles needs the auth models, which exist only once the app
+        # registry is ready (Django's own pattern for signal receivers). No circle is dodged.
         from controlpanel.roles import ensure_roles_after_migrate
 
         # Runs after auth has created this app's permissions (auth connected first), so the

@@ -4,8 +4,8 @@ from typing import Any
 
 from django.http import HttpRequest
 
-from controlpanel import health
 from controlpanel.navigation import visible_items
+from health import checks as health
 
 
 def navigation(request: HttpRequest) -> dict[str, Any]:

@@ -36,13 +36,6 @@ def env_str(name: str, default: str | None = None) -> str | None:
     return default if value is None else value
 
 
-def env_required(name: str) -> str:
-    value = _raw(name)
-    if not value:
-        raise ImproperlyConfigured(f"{name} must be set (or {name}_FILE naming a file).")
-    return value
-
-
 def env_bool(name: str, default: bool) -> bool:
     value = _raw(name)
     if value is None:

@@ -8,6 +8,8 @@ from dataclasses import dataclass
 from django.contrib.auth.models import AnonymousUser, User
 from django.urls import reverse
 
+from core import permissions
+
 
 @dataclass(frozen=True)
 class NavItem:
@@ -36,51 +38,51 @@ NAV_ITEMS: tuple[NavItem, ...] = (
     NavItem("Home", "home", "Where you start."),
     NavItem(
         "Overview",
-        "metrics:dashboard",
+        "dashboards:dashboard",
         "API request rate, response time by tier, error rate, tenants and MRR: the first "
         "place to look during an incident.",
-        "controlpanel.view_business",
+        permissions.VIEW_BUSINESS,
         ("leanvibe-overview",),
     ),
     NavItem(
         "Kubernetes",
-        "metrics:dashboard",
+        "dashboards:dashboard",
         "Node and pod CPU and memory, storage: infrastructure and capacity.",
-        "controlpanel.view_operations",
+        permissions.VIEW_OPERATIONS,
         ("kubernetes-overview",),
     ),
     NavItem(
         "Business",
-        "metrics:dashboard",
+        "dashboards:dashboard",
         "Signups, MRR and its growth, tenants by tier, churn, feature adoption, API usage.",
-        "controlpanel.view_business",
+        permissions.VIEW_BUSINESS,
         ("business-metrics",),
     ),
     NavItem(
         "Database",
-        "metrics:dashboard",
+        "dashboards:dashboard",
         "Neo4j query time, connection pool, transactions, cache hit rate.",
-        "controlpanel.view_operations",
+        permissions.VIEW_OPERATIONS,
         ("database-performance",),
     ),
     NavItem(
         "Alerts",
-        "alerts:firing",
+        "firing:firing",
         "What Alertmanager says is firing now, who is on it, runbooks and silences.",
-        "controlpanel.view_operations",
+        permissions.VIEW_OPERATIONS,
     ),
     NavItem(
         "Runbooks",
         "runbooks:index",
         "The playbook's response procedures as actions: run, approve, and the audit of runs.",
-        "controlpanel.view_operations",
+        permissions.VIEW_OPERATIONS,
     ),
     NavItem(
         "Checklists",
         "checklists:index",
         "The daily, weekly, monthly and quarterly maintenance tasks: check, sign off, review; "
         "the SLA report.",
-        "controlpanel.sign_off_checklists",
+        permissions.SIGN_OFF_CHECKLISTS,
     ),
     NavItem(
         "Administration",

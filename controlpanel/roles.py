@@ -7,20 +7,21 @@ from typing import Any
 from django.contrib.auth.models import AnonymousUser, Group, Permission, User
 
 from controlpanel.choices import Role
+from core import permissions
 
 # Codenames of controlpanel.Access permissions per group. Later apps add their model
 # permissions here too, so a role is defined in one place.
 ROLE_PERMISSIONS: dict[str, list[str]] = {
     Role.SRE: [
-        "controlpanel.view_business",
-        "controlpanel.view_operations",
-        "controlpanel.run_actions",
-        "controlpanel.approve_actions",
-        "controlpanel.sign_off_checklists",
+        permissions.VIEW_BUSINESS,
+        permissions.VIEW_OPERATIONS,
+        permissions.RUN_ACTIONS,
+        permissions.APPROVE_ACTIONS,
+        permissions.SIGN_OFF_CHECKLISTS,
     ],
     Role.BUSINESS: [
-        "controlpanel.view_business",
-        "controlpanel.sign_off_checklists",
+        permissions.VIEW_BUSINESS,
+        permissions.SIGN_OFF_CHECKLISTS,
     ],
 }
 

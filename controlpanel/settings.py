@@ -50,14 +50,20 @@ INSTALLED_APPS = [
     "template_partials",
     "django_celery_beat",
     "controlpanel",
+    "core",
+    "health",
     "metrics",
+    "notifications",
     "alerts",
+    "firing",
+    "tuning",
+    "dashboards",
     "runbooks",
     "checklists",
 ]
 
 MIDDLEWARE = [
-    "controlpanel.observability.RequestMetricsMiddleware",
+    "health.observability.RequestMetricsMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -231,7 +237,7 @@ CELERY_BEAT_SCHEDULE = {
         "options": {"expires": float(EVALUATION_INTERVAL)},
     },
     "record-beat-heartbeat": {
-        "task": "controlpanel.tasks.record_heartbeat",
+        "task": "health.tasks.record_heartbeat",
         "schedule": float(HEARTBEAT_INTERVAL),
         # A heartbeat older than one interval is worthless; never let a backlog replay them.
         "options": {"expires": float(HEARTBEAT_INTERVAL)},

@@ -11,9 +11,6 @@ admin.site.site_title = "LeanVibe admin"
 
 urlpatterns = [
     path("", views.home, name="home"),
-    path("health", views.health_view, name="health"),
-    path("health/db", views.health_db, name="health-db"),
-    path("metrics", views.metrics_view, name="metrics"),
     path(
         "accounts/login/",
         auth_views.LoginView.as_view(
@@ -23,8 +20,10 @@ urlpatterns = [
     ),
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("admin/", admin.site.urls),
+    path("", include("health.urls")),
     path("", include("alerts.urls")),
-    path("", include("metrics.urls")),
+    path("", include("firing.urls")),
+    path("", include("dashboards.urls")),
     path("", include("runbooks.urls")),
     path("", include("checklists.urls")),
 ]

@@ -1,20 +1,16 @@
-"""Home, health and metrics views of the project package."""
+"""The home page: each role taken to what it needs."""
 
 from __future__ import annotations
 
-from dataclasses import asdict
-
-from django.contrib.auth.decorators import login_not_required
-from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
-from django.utils import timezone
-from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET
-from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
-from controlpanel import health
+from checklists.models import ChecklistRun
 from controlpanel.navigation import visible_items
 from controlpanel.roles import role_names
+from core import permissions
+from health import checks as health
 
 
 @require_GET
@@ -36,65 +32,6 @@ def home(request: HttpRequest) -> HttpResponse:
 
 def _overdue_runs(request: HttpRequest) -> list:
     """Maintenance checklist runs past their due time, for those who sign them off."""
-    if not request.user.has_perm("controlpanel.sign_off_checklists"):
+    if not permissions.has(request.user, permissions.SIGN_OFF_CHECKLISTS):
         return []
-    from checklists.models import ChecklistRun
-
     return list(ChecklistRun.objects.overdue().select_related("owner")[:10])
-
-
-@login_not_required
-@never_cache
-@require_GET
-def health_view(request: HttpRequest) -> JsonResponse:
-    """Liveness for probes: 200 while the web process answers, with the state of its
-    dependencies alongside. ``status`` is "ok" only when all of them are."""
-    beat = health.check_beat()
-    prom = health.check_prometheus()
-    database = health.check_database()
-    evaluation = health.check_evaluation()
-    is_ok = beat.is_ok and prom.is_reachable and database.is_ok and evaluation.is_ok
-    return JsonResponse(
-        {
-            "status": "ok" if is_ok else "degraded",
-            "time": timezone.now().isoformat(),
-            "database": asdict(database),
-            "celery_beat": asdict(beat),
-            "evaluation": asdict(evaluation),
-            "prometheus": {
-                "is_reachable": prom.is_reachable,
-                "url": prom.url,
-                "latency_ms": None if prom.latency_ms is None else round(prom.latency_ms, 1),
-                "error": prom.error,
-            },
-        }
-    )
-
-
-@login_not_required
-@never_cache
-@require_GET
-def health_db(request: HttpRequest) -> JsonResponse:
-    """The playbook's ``/health/db``: one database round trip with its time; 503 with the
-    reason when the database cannot be reached."""
-    result = health.check_database()
-    body = {
-        "status": "ok" if result.is_ok else "error",
-        "vendor": result.vendor,
-        "round_trip_ms": result.round_trip_ms,
-    }
-    if not result.is_ok:
-        body["reason"] = result.error
-    return JsonResponse(body, status=200 if result.is_ok else 503)
-
-
-@login_not_required
-@never_cache
-@require_GET
-def metrics_view(request: HttpRequest) -> HttpResponse:
-    """The panel's own metrics in the Prometheus text format."""
-    # Refresh the gauges that describe dependencies at scrape time.
-    health.check_beat()
-    health.check_prometheus()
-    health.check_evaluation()
-    return HttpResponse(generate_latest(), content_type=CONTENT_TYPE_LATEST)

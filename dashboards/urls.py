@@ -2,9 +2,9 @@ from __future__ import annotations
 
 from django.urls import path
 
-from metrics import views
+from dashboards import views
 
-app_name = "metrics"
+app_name = "dashboards"
 
 urlpatterns = [
     path("d/<slug:slug>", views.dashboard, name="dashboard"),

@@ -19,9 +19,11 @@ from django.shortcuts import render
 from django.utils import timezone
 from django.views.decorators.http import require_GET
 
-from alerts.choices import State
 from alerts.models import Check, StateChange, Threshold
-from metrics import charts, prometheus
+from core import permissions
+from core.choices import State
+from integrations import prometheus
+from metrics import charts
 from metrics.models import Dashboard, Panel
 
 # Range choice: (seconds shown, step in seconds)
@@ -34,8 +36,8 @@ RANGES = {
 }
 DEFAULT_RANGE = "6h"
 AUDIENCE_PERMISSION = {
-    "business": "controlpanel.view_business",
-    "sre": "controlpanel.view_operations",
+    "business": permissions.VIEW_BUSINESS,
+    "sre": permissions.VIEW_OPERATIONS,
 }
 
 
@@ -44,7 +46,7 @@ def _get_dashboard_for_user(request: HttpRequest, slug: str) -> Dashboard:
     if dashboard is None:
         raise Http404(f"No dashboard {slug!r}.")
     if not any(
-        request.user.has_perm(AUDIENCE_PERMISSION[a])
+        permissions.has(request.user, AUDIENCE_PERMISSION[a])
         for a in dashboard.audience
         if a in AUDIENCE_PERMISSION
     ):
@@ -231,6 +233,6 @@ def dashboard(request: HttpRequest, slug: str) -> HttpResponse:
         "refresh_seconds": settings.EVALUATION_INTERVAL,
     }
     if trends is None:
-        return render(request, "metrics/dashboard.html#tiles", context)
+        return render(request, "dashboards/dashboard.html#tiles", context)
     trends.add_to(tiles)
-    return render(request, "metrics/dashboard.html", context)
+    return render(request, "dashboards/dashboard.html", context)

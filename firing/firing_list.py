@@ -10,17 +10,18 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
+from django.db.models import Prefetch
 from django.utils import timezone
 
-from alerts import alertmanager
-from alerts.alertmanager import AlertmanagerError, HeldAlert, Silence
-from alerts.choices import FiringStatus
-from alerts.models import FiringAlert
+from core.choices import badness_rank
+from firing.choices import FiringStatus
+from firing.models import Acknowledgement, FiringAlert
+from integrations import alertmanager
+from integrations.alertmanager import AlertmanagerError, HeldAlert, Silence
 
 RESOLVED_WINDOW = timedelta(hours=24)
 RESOLVED_LIMIT = 50
 EXPIRES_SOON = timedelta(hours=1)
-SEVERITY_ORDER = {"critical": 0, "warning": 1}
 GROUPING_LABELS = ("alertname", "severity", "tenant_tier")
 
 
@@ -163,13 +164,20 @@ def firing_groups(
         group.rows.append(FiringRow(alert, now, status, silences))
     return sorted(
         groups.values(),
-        key=lambda g: (SEVERITY_ORDER.get(g.severity, 9), g.alertname, g.tier),
+        key=lambda g: (badness_rank(g.severity), g.alertname, g.tier),
     )
 
 
 def current_firing() -> list[FiringAlert]:
     return list(
-        FiringAlert.objects.filter(status=FiringStatus.FIRING).select_related("acknowledged_by")
+        FiringAlert.objects.filter(status=FiringStatus.FIRING)
+        .select_related("acknowledged_by")
+        .prefetch_related(
+            Prefetch(
+                "acknowledgements",
+                queryset=Acknowledgement.objects.select_related("actor"),
+            )
+        )
     )
 
 

@@ -1,4 +1,4 @@
-"""Forms of the alerts app: acknowledging a firing alert and silencing alerts."""
+"""Forms of the Alertmanager loop: acknowledging a firing alert and silencing alerts."""
 
 from __future__ import annotations
 
@@ -7,9 +7,9 @@ from typing import Any
 
 from django import forms
 
-from alerts.alertmanager import Matcher
-from alerts.models import FiringAlert
-from metrics.playbook import duration_seconds
+from core.promql import duration_seconds
+from firing.models import FiringAlert
+from integrations.alertmanager import Matcher
 
 DURATIONS = [("1h", "1 hour"), ("4h", "4 hours"), ("24h", "24 hours"), ("custom", "Custom")]
 # A silence longer than this is a forgotten silence; change the rule or the threshold instead.

@@ -10,9 +10,11 @@ from datetime import datetime, timedelta
 
 from django.db.models import Q
 
-from alerts.alertmanager import Silence
-from alerts.choices import State, TuningKind
-from alerts.models import Alert, FiringAlert, StateChange, TuningNote
+from alerts.choices import TuningKind
+from alerts.models import Alert, StateChange, TuningNote
+from core.choices import State
+from firing.models import FiringAlert
+from integrations.alertmanager import Silence
 
 WINDOWS = (("7 days", 7), ("30 days", 30))
 

@@ -19,8 +19,8 @@ from django.db.models import F
 from django.http import HttpRequest
 from django.utils import timezone
 
-from alerts.choices import FiringStatus
-from alerts.models import FiringAlert
+from firing.choices import FiringStatus
+from firing.models import FiringAlert
 
 # A delivery of a few hundred alerts is well under this; a bigger body is a misconfiguration
 # or an attack, and reading it would cost memory before we could refuse it.

@@ -13,9 +13,9 @@ from django.utils import timezone
 from prometheus_client import Gauge
 from redis.exceptions import RedisError
 
-from controlpanel.models import Heartbeat
-from controlpanel.observability import BEAT_HEARTBEAT_AGE, EVALUATION_LAG, PROMETHEUS_UP
-from metrics import prometheus
+from health.models import Heartbeat
+from health.observability import BEAT_HEARTBEAT_AGE, EVALUATION_LAG, PROMETHEUS_UP
+from integrations import prometheus
 
 log = logging.getLogger(__name__)
 

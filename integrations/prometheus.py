@@ -6,12 +6,10 @@ only here when a failure must be forced.
 
 from __future__ import annotations
 
-import ast
 import hashlib
-import json
 import math
 import os
-import re
+import socket
 import threading
 import time
 from collections.abc import Callable
@@ -22,7 +20,7 @@ from typing import TypeVar
 
 import requests
 from django.conf import settings
-from prometheus_api_client import PrometheusApiClientException, PrometheusConnect
+from requests.adapters import HTTPAdapter
 from urllib3.util.retry import Retry
 
 T = TypeVar("T")
@@ -47,13 +45,6 @@ def check_reachable(url: str | None = None, timeout: float | None = None) -> Rea
     if not result.is_ok:
         return Reachability(False, latency, f"{result.failure}: {result.reason}", base)
     return Reachability(True, latency, None, base)
-
-
-def _short(exc: Exception) -> str:
-    text = str(exc)
-    if "Connection refused" in text:
-        return "connection refused"
-    return text[:200]
 
 
 # --- queries -------------------------------------------------------------------------------
@@ -92,28 +83,14 @@ class QueryResult:
 _local = threading.local()
 
 
-def _client(url: str, timeout: float) -> PrometheusConnect:
-    """One client per thread (a requests Session is not shared across threads) and no
-    retries: a panel that waits for retries is late exactly when it matters."""
-    key = (url, timeout)
-    clients = getattr(_local, "clients", None)
-    if clients is None:
-        clients = _local.clients = {}
-    if key not in clients:
-        # read=False: a read timeout surfaces as itself, not as a "retries exhausted" error.
-        clients[key] = PrometheusConnect(
-            url=url, timeout=timeout, retry=Retry(total=0, read=False, redirect=0)
-        )
-    return clients[key]
-
-
 def instant_query(
     query: str, *, at: float | None = None, url: str | None = None, timeout: float | None = None
 ) -> QueryResult:
     """Run one instant query (at ``at``, a Unix time, or now) and classify what went wrong."""
-    base = (url or settings.PROMETHEUS_URL).rstrip("/")
     timeout = timeout or settings.PROMETHEUS_TIMEOUT
-    params = {"time": f"{at:.3f}"} if at is not None else {}
+    params = {"query": query}
+    if at is not None:
+        params["time"] = f"{at:.3f}"
     started = time.perf_counter()
 
     def failed(kind: str, reason: str) -> QueryResult:
@@ -121,25 +98,20 @@ def instant_query(
             query, failure=kind, reason=reason, seconds=time.perf_counter() - started
         )
 
-    try:
-        result = _client(base, timeout).custom_query(query, params=params)
-    except requests.Timeout:
-        return failed(QueryFailure.TIMEOUT, f"no answer within {timeout:g}s")
-    except requests.ConnectionError as exc:
-        return failed(QueryFailure.UNREACHABLE, _short(exc))
-    except requests.RequestException as exc:
-        return failed(QueryFailure.UNREACHABLE, _short(exc))
-    except PrometheusApiClientException as exc:
-        return failed(QueryFailure.REJECTED, _prometheus_error(str(exc)))
-    except (ValueError, KeyError, TypeError) as exc:
-        return failed(QueryFailure.BAD_ANSWER, f"unexpected answer: {exc}")
-    samples = []
-    if isinstance(result, list) and len(result) == 2 and not isinstance(result[0], dict):
+    answer = _api_get("/api/v1/query", params, url=url, timeout=timeout)
+    if not answer.is_ok:
+        return failed(answer.failure, answer.reason)
+    data = answer.data if isinstance(answer.data, dict) else {}
+    result = data.get("result", [])
+    if data.get("resultType") == "scalar" or (
+        isinstance(result, list) and len(result) == 2 and not isinstance(result[0], dict)
+    ):
         result = [{"metric": {}, "value": result}]  # a scalar answer: [time, "value"]
+    samples = []
     for item in result if isinstance(result, list) else []:
         try:
             samples.append(Sample(dict(item.get("metric", {})), float(item["value"][1])))
-        except (KeyError, IndexError, TypeError, ValueError):
+        except (AttributeError, KeyError, IndexError, TypeError, ValueError):
             return failed(QueryFailure.BAD_ANSWER, f"unexpected sample {item!r:.200}")
     return QueryResult(query, tuple(samples), seconds=time.perf_counter() - started)
 
@@ -181,18 +153,6 @@ def _pool() -> ThreadPoolExecutor:
             POOL_THREADS, thread_name_prefix="prometheus", initializer=_mark_query_thread
         )
     return pool
-
-
-def _prometheus_error(message: str) -> str:
-    """The library reports "HTTP Status Code 400 (b'{...json...}')"; keep Prometheus's words."""
-    match = re.search(r"\((b'.*'|b\".*\")\)$", message, re.S)
-    if match:
-        try:
-            body = json.loads(ast.literal_eval(match.group(1)))
-            return str(body.get("error") or body)[:300]
-        except (ValueError, SyntaxError, AttributeError):
-            pass
-    return message[:300]
 
 
 @dataclass(frozen=True)
@@ -327,24 +287,8 @@ def range_queries_chunked(
     return [_joined(query, [next(answers) for _ in pieces]) for query, _, pieces in plans]
 
 
-def range_query_chunked(
-    query: str,
-    start: float,
-    end: float,
-    step: float,
-    *,
-    max_points: int = MAX_POINTS,
-    timeout: float | None = None,
-    cache_seconds: int = RANGE_CACHE_SECONDS,
-) -> RangeResult:
-    """One long range query in pieces (``range_queries_chunked``)."""
-    [result] = range_queries_chunked(
-        [(query, start, end, step)],
-        max_points=max_points,
-        timeout=timeout,
-        cache_seconds=cache_seconds,
-    )
-    return result
+# States of an alerting rule and of its alerts in the rules API.
+RULE_FIRING, RULE_PENDING, RULE_INACTIVE = "firing", "pending", "inactive"
 
 
 @dataclass(frozen=True)
@@ -413,6 +357,59 @@ class ApiResult:
         return not self.failure
 
 
+def _session() -> requests.Session:
+    """One session per thread (a requests Session is not shared across threads), keeping its
+    connections, and no retries: a panel that waits for retries is late exactly when it
+    matters. read=False: a read timeout surfaces as itself, not as "retries exhausted"."""
+    session = getattr(_local, "session", None)
+    if session is None:
+        session = _local.session = requests.Session()
+        adapter = HTTPAdapter(max_retries=Retry(total=0, read=False, redirect=0))
+        session.mount("http://", adapter)
+        session.mount("https://", adapter)
+    return session  # type: ignore[no-any-return]
+
+
+def _unreachable_reason(exc: requests.RequestException) -> str:
+    """Why a connection failed, from the exceptions it chained (the socket's own error), not
+    from their text."""
+    seen: BaseException | None = exc
+    while seen is not None:
+        if isinstance(seen, ConnectionRefusedError):
+            return "connection refused"
+        if isinstance(seen, socket.gaierror):
+            return "host name not resolved"
+        seen = seen.__cause__ or seen.__context__
+    return f"{type(exc).__name__}: {str(exc)[:200]}"
+
+
+def _request(
+    method: str,
+    path: str,
+    params: dict[str, str] | None = None,
+    *,
+    url: str | None = None,
+    timeout: float | None = None,
+) -> requests.Response | ApiResult:
+    """The one path to Prometheus's HTTP API: the response, or the failure when there is none
+    (timeout, unreachable)."""
+    base = (url or settings.PROMETHEUS_URL).rstrip("/")
+    timeout = timeout or max(settings.PROMETHEUS_TIMEOUT, 5.0)
+    try:
+        return _session().request(
+            method,
+            f"{base}{path}",
+            data=params if method == "POST" else None,
+            params=params if method == "GET" else None,
+            timeout=timeout,
+            allow_redirects=False,
+        )
+    except requests.Timeout:
+        return ApiResult(failure=QueryFailure.TIMEOUT, reason=f"no answer within {timeout:g}s")
+    except requests.RequestException as exc:
+        return ApiResult(failure=QueryFailure.UNREACHABLE, reason=_unreachable_reason(exc))
+
+
 def _api_get(
     path: str,
     params: dict[str, str] | None = None,
@@ -420,21 +417,39 @@ def _api_get(
     url: str | None = None,
     timeout: float | None = None,
 ) -> ApiResult:
-    base = (url or settings.PROMETHEUS_URL).rstrip("/")
-    timeout = timeout or max(settings.PROMETHEUS_TIMEOUT, 5.0)
+    """An ``/api/v1`` call, classified from the answer's envelope: ``status``, ``errorType``
+    and ``error`` (bad_data and the like are the query's fault: rejected)."""
+    response = _request("GET", path, params, url=url, timeout=timeout)
+    if isinstance(response, ApiResult):
+        return response
     try:
-        response = requests.get(f"{base}{path}", params=params or {}, timeout=timeout)
         body = response.json()
-    except requests.Timeout:
-        return ApiResult(failure=QueryFailure.TIMEOUT, reason=f"no answer within {timeout:g}s")
-    except requests.RequestException as exc:
-        return ApiResult(failure=QueryFailure.UNREACHABLE, reason=_short(exc))
     except ValueError:
-        return ApiResult(failure=QueryFailure.BAD_ANSWER, reason="answer is not JSON")
-    if response.status_code != 200 or body.get("status") != "success":
+        return ApiResult(
+            failure=QueryFailure.BAD_ANSWER,
+            reason=f"HTTP {response.status_code}: the answer is not JSON",
+        )
+    if not isinstance(body, dict):
+        return ApiResult(failure=QueryFailure.BAD_ANSWER, reason="the answer is not an object")
+    if body.get("status") == "success" and response.status_code == 200:
+        return ApiResult(body.get("data"))
+    if body.get("errorType") == "timeout":
+        return ApiResult(failure=QueryFailure.TIMEOUT, reason=str(body.get("error", ""))[:300])
+    if "error" in body or 400 <= response.status_code < 500:
         reason = str(body.get("error", f"HTTP {response.status_code}"))[:300]
         return ApiResult(failure=QueryFailure.REJECTED, reason=reason)
-    return ApiResult(body.get("data"))
+    return ApiResult(failure=QueryFailure.BAD_ANSWER, reason=f"HTTP {response.status_code}")
+
+
+def reload_configuration(*, url: str | None = None) -> str:
+    """Ask Prometheus to reload its configuration and rules (``--web.enable-lifecycle``);
+    returns what happened, in words."""
+    response = _request("POST", "/-/reload", url=url, timeout=10)
+    if isinstance(response, ApiResult):
+        return f"reload failed: {response.failure}: {response.reason}"[:300]
+    if response.status_code != 200:
+        return f"reload failed: HTTP {response.status_code}: {response.text.strip()[:200]}"
+    return "reloaded"
 
 
 @dataclass(frozen=True)

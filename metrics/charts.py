@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from metrics.prometheus import RangeResult
+from integrations.prometheus import RangeResult
 
 LEVEL_COLOURS = {"warning": "#c2410c", "critical": "#b91c1c"}
 BAND_COLOURS = {"warning": "rgba(234, 88, 12, 0.10)", "critical": "rgba(220, 38, 38, 0.16)"}

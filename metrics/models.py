@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from django.db import models
 
-from metrics.choices import Category, Unit
-from metrics.playbook import SCOPE_PLACEHOLDER, scope_matchers
+from core.choices import Category, Unit
+from core.promql import SCOPE_PLACEHOLDER, scope_matchers
 
 
 class Metric(models.Model):

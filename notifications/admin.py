@@ -17,10 +17,10 @@ from django.http import Http404, HttpRequest, HttpResponse, HttpResponseNotAllow
 from django.shortcuts import redirect
 from django.urls import URLPattern, path
 
-from alerts import notifications
-from alerts.admin import ReadOnlyAdmin
-from alerts.models import Notification, NotificationChannel
-from metrics.choices import Category
+from core.admin import ReadOnlyAdmin
+from core.choices import Category
+from notifications import delivery as notifications
+from notifications.models import Notification, NotificationChannel
 
 
 class NotificationChannelForm(forms.ModelForm):
@@ -55,7 +55,7 @@ class NotificationChannelAdmin(admin.ModelAdmin):
     list_filter = ["kind", "min_severity", "is_enabled"]
     search_fields = ["name", "target"]
     actions = ["send_test_notification"]
-    change_form_template = "admin/alerts/notificationchannel/change_form.html"
+    change_form_template = "admin/notifications/notificationchannel/change_form.html"
 
     @admin.display(description="Categories")
     def routed_categories(self, channel: NotificationChannel) -> str:
@@ -80,7 +80,7 @@ class NotificationChannelAdmin(admin.ModelAdmin):
         if not self.has_change_permission(request, channel):
             raise PermissionDenied
         self._send_test(request, channel)
-        return redirect("admin:alerts_notificationchannel_change", channel.pk)
+        return redirect("admin:notifications_notificationchannel_change", channel.pk)
 
     @admin.action(description="Send test notification", permissions=["change"])
     def send_test_notification(

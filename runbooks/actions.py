@@ -1,13 +1,12 @@
-"""Writes that matter in the runbooks app: requesting, approving, cancelling and running an
-action, and sweeping runs whose worker died. Each takes the acting user as ``actor=``; the
-``ActionRun`` row is itself the audit record (failures included)."""
+"""Writes that matter in the runbooks app: requesting, approving and cancelling a run (the
+worker's side, claiming and running it, is ``runbooks.execution``). Each takes the acting user
+as ``actor=``; the ``ActionRun`` row is itself the audit record (failures included)."""
 
 from __future__ import annotations
 
 import hashlib
 import json
 import logging
-import threading
 from datetime import timedelta
 from typing import Any
 
@@ -15,13 +14,14 @@ from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
 from django.core.exceptions import PermissionDenied
 from django.db import transaction
-from django.db.models import F, Value
-from django.db.models.functions import Concat
 from django.utils import timezone
 
-from runbooks import executors
+from alerts.models import Alert
+from core import permissions
+from runbooks import executors, playbook
 from runbooks.choices import RunbookKind, RunStatus
 from runbooks.models import Action, ActionRun, Runbook, Step
+from runbooks.tasks import execute_run
 
 log = logging.getLogger(__name__)
 User = AbstractBaseUser | AnonymousUser
@@ -35,8 +35,6 @@ class RunRefused(Exception):
 
 
 def _queue(run: ActionRun) -> None:
-    from runbooks.tasks import execute_run
-
     transaction.on_commit(lambda: execute_run.delay(run.pk))
 
 
@@ -51,7 +49,7 @@ def request_run(
     """Record a run of ``action`` with checked ``params``. Read-only actions and dry runs are
     queued at once; a change waits for a second SRE's approval, with the server's dry run of
     it (``preview``) to judge it by. Refused past the action's rate limit."""
-    if not actor.has_perm("controlpanel.run_actions"):
+    if not permissions.has(actor, permissions.RUN_ACTIONS):
         raise PermissionDenied("Your role cannot run runbook actions.")
     needs_approval = action.is_change and not dry_run
     if needs_approval and preview is None:
@@ -87,7 +85,7 @@ def request_run(
 def approve_run(run: ActionRun, *, actor: Any) -> ActionRun:
     """A second SRE lets a change run. The requester cannot approve their own run; the
     conditional update makes two approvals at once queue it once."""
-    if not actor.has_perm("controlpanel.approve_actions"):
+    if not permissions.has(actor, permissions.APPROVE_ACTIONS):
         raise PermissionDenied("Your role cannot approve runbook actions.")
     if run.requested_by_id == actor.pk:
         raise RunRefused("You asked for this run; a second person must approve it.")
@@ -104,7 +102,7 @@ def approve_run(run: ActionRun, *, actor: Any) -> ActionRun:
 @transaction.atomic
 def cancel_run(run: ActionRun, *, actor: Any) -> ActionRun:
     """Withdraw a run before it starts (the requester, or anyone who may approve)."""
-    if run.requested_by_id != actor.pk and not actor.has_perm("controlpanel.approve_actions"):
+    if run.requested_by_id != actor.pk and not permissions.has(actor, permissions.APPROVE_ACTIONS):
         raise PermissionDenied("Only the requester or an approver can cancel this run.")
     cancelled = ActionRun.objects.filter(
         pk=run.pk, status__in=(RunStatus.AWAITING_APPROVAL, RunStatus.PENDING)
@@ -115,118 +113,6 @@ def cancel_run(run: ActionRun, *, actor: Any) -> ActionRun:
     return run
 
 
-# --- running (in the worker) ---------------------------------------------------------------
-
-
-def claim_run(run_id: int, *, worker: str) -> bool:
-    """Pending → running, once: a redelivered message finds nothing to claim."""
-    now = timezone.now()
-    return bool(
-        ActionRun.objects.filter(pk=run_id, status=RunStatus.PENDING).update(
-            status=RunStatus.RUNNING, started_at=now, heartbeat_at=now, worker=worker
-        )
-    )
-
-
-def append_output(run_id: int, line: str) -> None:
-    ActionRun.objects.filter(pk=run_id).update(
-        output=Concat(F("output"), Value(line + "\n")), heartbeat_at=timezone.now()
-    )
-
-
-def finish_run(run_id: int, status: str, error: str = "") -> None:
-    """Running → a terminal status (a run the sweeper already called lost stays lost)."""
-    ActionRun.objects.filter(pk=run_id, status=RunStatus.RUNNING).update(
-        status=status, error=error[:4000], finished_at=timezone.now()
-    )
-
-
-class _Heartbeat:
-    """Moves ``heartbeat_at`` every few seconds while an action runs, so that a long quiet
-    action is not taken for one whose worker died."""
-
-    def __init__(self, run_id: int, every: float) -> None:
-        self.run_id, self.every = run_id, every
-        self.stop = threading.Event()
-        self.thread = threading.Thread(target=self._beat, daemon=True)
-
-    def _beat(self) -> None:
-        from django.db import connection
-
-        try:
-            while not self.stop.wait(self.every):
-                ActionRun.objects.filter(pk=self.run_id, status=RunStatus.RUNNING).update(
-                    heartbeat_at=timezone.now()
-                )
-        finally:
-            connection.close()
-
-    def __enter__(self) -> _Heartbeat:
-        self.thread.start()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.stop.set()
-        self.thread.join(5)
-
-
-def run_claimed(run: ActionRun) -> None:
-    """Execute a claimed run, its output appended as it comes, and record how it ended.
-    Expected failures end it as failed with the reason; so does anything unexpected (with
-    the traceback in the log), because a run left "running" would look like it still is."""
-    try:
-        with _Heartbeat(run.pk, max(settings.RUNBOOK_LOST_AFTER / 3, 1)):
-            executors.execute(
-                run.kind,
-                run.parameters,
-                lambda line: append_output(run.pk, line),
-                dry_run=run.dry_run,
-            )
-    except executors.FAILURES as exc:
-        finish_run(run.pk, RunStatus.FAILED, str(exc))
-        return
-    except Exception as exc:
-        if type(exc).__name__ == "SoftTimeLimitExceeded":
-            finish_run(
-                run.pk,
-                RunStatus.FAILED,
-                f"time limit: the action took longer than {settings.RUNBOOK_SOFT_TIME_LIMIT} s "
-                "and was stopped",
-            )
-            return
-        log.exception("runbook run %s failed unexpectedly", run.pk)
-        finish_run(run.pk, RunStatus.FAILED, f"unexpected error: {type(exc).__name__}: {exc}")
-        return
-    finish_run(run.pk, RunStatus.SUCCEEDED)
-
-
-def sweep_runs(now: Any = None) -> int:
-    """Runs whose heartbeat stopped: past the hard time limit they failed on it (the worker
-    killed its process), otherwise their worker died (``lost``). Never run again: whoever
-    picks them up must decide, knowing the action may have half happened."""
-    now = now or timezone.now()
-    stale = now - timedelta(seconds=settings.RUNBOOK_LOST_AFTER)
-    count = 0
-    for run in ActionRun.objects.filter(status=RunStatus.RUNNING, heartbeat_at__lt=stale):
-        ran = (now - run.started_at).total_seconds() if run.started_at else 0
-        if ran >= settings.RUNBOOK_TIME_LIMIT:
-            status = RunStatus.FAILED
-            reason = (
-                f"hard time limit: killed after {settings.RUNBOOK_TIME_LIMIT} s; "
-                "the action may have half happened"
-            )
-        else:
-            status = RunStatus.LOST
-            reason = (
-                f"the worker {run.worker or '(unknown)'} stopped answering while running it; "
-                "the action may have half happened — check before running it again"
-            )
-        count += ActionRun.objects.filter(
-            pk=run.pk, status=RunStatus.RUNNING, heartbeat_at__lt=stale
-        ).update(status=status, error=reason, finished_at=now)
-    return count
-
-
 # --- loading from the playbook -----------------------------------------------------------
 
 
@@ -234,17 +120,17 @@ def _digest(item: Any) -> str:
     return hashlib.sha256(json.dumps(item, sort_keys=True, default=str).encode()).hexdigest()
 
 
-def load_runbooks(playbook: Any) -> list[str]:
-    """Runbooks follow the playbook file. A runbook whose text in the file is unchanged since
-    the last load is left alone, so an administrator's edits survive a reload of the same
-    file; a changed one is rewritten from the file (steps and actions by position, so the
-    audit's links to actions stay). Returns what happened, one line per runbook."""
-    from alerts.models import Alert
-
+def load_runbooks(runbooks: dict[str, playbook.Runbook], contacts: dict[str, str]) -> list[str]:
+    """Runbooks follow the playbook's runbooks section (read by
+    ``runbooks.playbook.read_runbooks``), escalation spelled out from its ``contacts``. A
+    runbook whose text in the file is unchanged since the last load is left alone, so an
+    administrator's edits survive a reload of the same file; a changed one is rewritten from
+    the file (steps and actions by position, so the audit's links to actions stay). An alert
+    runbook is linked to its alert, which the alerts section's loader wrote first. Returns
+    what happened, one line per runbook."""
     alerts = {a.name: a for a in Alert.objects.all()}
-    contacts = playbook.contacts
     report = []
-    for position, book in enumerate(playbook.runbooks.values()):
+    for position, book in enumerate(runbooks.values()):
         spec = {
             "kind": book.kind,
             "title": book.title,

@@ -2,7 +2,7 @@
 dry run), and run it, writing its output line by line through ``emit``.
 
 Each system is reached through its one module (``kube``, ``cache``, ``probes``, ``graph``,
-``autoscaling``, ``metrics.prometheus``, ``alerts.notifications``); this module only decides
+``autoscaling``, ``integrations.prometheus``, ``notifications.delivery``); this module only decides
 which call a kind makes and how its answer reads.
 """
 
@@ -16,7 +16,15 @@ from typing import Any
 
 from django.conf import settings
 
-from runbooks import autoscaling, cache, graph, kube, probes
+from integrations import aws_autoscaling as autoscaling
+from integrations import http_probe as probes
+from integrations import kubernetes as kube
+from integrations import neo4j_graph as graph
+from integrations import prometheus
+from integrations import redis_cache as cache
+from notifications import delivery
+from notifications.delivery import Message
+from notifications.models import NotificationChannel
 from runbooks.kinds import KINDS
 
 Emit = Callable[[str], None]
@@ -145,13 +153,13 @@ def _check(kind_name: str, params: dict[str, Any]) -> dict[str, str]:
         errors["tail"] = "Between 1 and 5000 lines."
     if kind_name == "redis_flushdb" and params["confirm"] != cache.database():
         errors["confirm"] = f"Type the database number, {cache.database()}, to flush it."
-    if kind_name == "notify":
-        from alerts.models import NotificationChannel
-
-        if not NotificationChannel.objects.filter(name=params["channel"]).exists():
-            errors["channel"] = (
-                f"No notification channel named {params['channel']!r}; add one in the admin."
-            )
+    if (
+        kind_name == "notify"
+        and not NotificationChannel.objects.filter(name=params["channel"]).exists()
+    ):
+        errors["channel"] = (
+            f"No notification channel named {params['channel']!r}; add one in the admin."
+        )
     return errors
 
 
@@ -235,7 +243,6 @@ def _probe(p: dict[str, Any], emit: Emit) -> None:
 
 
 def _promql(p: dict[str, Any], emit: Emit) -> None:
-    from metrics import prometheus
 
     result = prometheus.instant_query(p["query"])
     emit(f"{p['query']}")
@@ -248,13 +255,11 @@ def _promql(p: dict[str, Any], emit: Emit) -> None:
 
 
 def _notify(p: dict[str, Any], emit: Emit) -> None:
-    from alerts.models import NotificationChannel
-    from alerts.notifications import Message, deliver
-
     channel = NotificationChannel.objects.filter(name=p["channel"]).first()
     if channel is None:
         raise ActionFailed(f"no notification channel named {p['channel']!r}")
-    sent = deliver(channel, Message(f"[runbook] {p['message'][:120]}", p["message"]))
+    message = Message(f"[runbook] {p['message'][:120]}", p["message"], category="runbooks")
+    [sent] = delivery.send(message, channels=[channel])
     if not sent.is_delivered:
         raise ActionFailed(f"not delivered to {channel.name}: {sent.error}")
     emit(f"delivered to {channel.name} ({channel.get_kind_display()} {channel.target})")

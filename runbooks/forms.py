@@ -8,7 +8,8 @@ from typing import Any
 
 from django import forms
 
-from runbooks import cache, executors
+from integrations import redis_cache as cache
+from runbooks import executors
 from runbooks.models import Action
 
 

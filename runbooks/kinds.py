@@ -1,6 +1,6 @@
 """The kinds of runbook action: their parameters and whether they change anything.
 
-Plain data with no Django import, so that the playbook reader (``metrics/playbook.py``) can
+Plain data with no Django import, so that the playbook reader (``runbooks/playbook.py``) can
 validate a runbook's actions with the same table the panel runs them with.
 """
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from celery import shared_task
 from django.conf import settings
 
-from runbooks import actions
+from runbooks import execution
 from runbooks.models import ActionRun
 
 
@@ -22,15 +22,15 @@ from runbooks.models import ActionRun
 )
 def execute_run(self, run_id: int) -> None:  # type: ignore[no-untyped-def]
     worker = str(getattr(self.request, "hostname", "") or "worker")
-    if not actions.claim_run(run_id, worker=worker):
+    if not execution.claim_run(run_id, worker=worker):
         return  # gone, cancelled, not approved yet, or already claimed by a delivery before
     run = ActionRun.objects.filter(pk=run_id).first()
     if run is None:
         return
-    actions.run_claimed(run)
+    execution.run_claimed(run)
 
 
 @shared_task(name="runbooks.tasks.sweep_runs", ignore_result=True)
 def sweep_runs() -> int:
     """Beat runs it every 15 s: runs whose worker died become ``lost``."""
-    return actions.sweep_runs()
+    return execution.sweep_runs()

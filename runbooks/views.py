@@ -15,14 +15,18 @@ from django.shortcuts import redirect, render
 from django.views.decorators.http import require_GET, require_POST
 from django_htmx.http import HttpResponseStopPolling
 
-from runbooks import actions, executors, graph
+from core import permissions
+from firing.choices import FiringStatus
+from firing.models import FiringAlert
+from integrations import neo4j_graph as graph
+from runbooks import actions, executors
 from runbooks.choices import RunbookKind, RunStatus
 from runbooks.forms import ActionForm
 from runbooks.models import Action, ActionRun, Runbook, Step
 
-VIEW = "controlpanel.view_operations"
-RUN = "controlpanel.run_actions"
-APPROVE = "controlpanel.approve_actions"
+VIEW = permissions.VIEW_OPERATIONS
+RUN = permissions.RUN_ACTIONS
+APPROVE = permissions.APPROVE_ACTIONS
 
 
 def _get_runbook(name: str) -> Runbook:
@@ -37,7 +41,7 @@ def _get_runbook(name: str) -> Runbook:
 
 
 def _get_action_for_user(request: HttpRequest, pk: int) -> Action:
-    if not request.user.has_perm(RUN):
+    if not permissions.has(request.user, RUN):
         raise PermissionDenied("Your role cannot run runbook actions.")
     action = Action.objects.select_related("step__runbook").filter(pk=pk).first()
     if action is None:
@@ -46,7 +50,7 @@ def _get_action_for_user(request: HttpRequest, pk: int) -> Action:
 
 
 def _get_run_for_user(request: HttpRequest, pk: int) -> ActionRun:
-    if not request.user.has_perm(VIEW):
+    if not permissions.has(request.user, VIEW):
         raise PermissionDenied("Runbook runs are for SREs.")
     run = ActionRun.objects.select_related("requested_by", "approved_by").filter(pk=pk).first()
     if run is None:
@@ -60,10 +64,8 @@ def _labels(request: HttpRequest, runbook: Runbook) -> tuple[dict[str, Any], str
     if labels:
         return labels, "the link you followed"
     if runbook.kind == RunbookKind.ALERT:
-        from alerts.models import FiringAlert
-
         firing = (
-            FiringAlert.objects.filter(alertname=runbook.name, status="firing")
+            FiringAlert.objects.filter(alertname=runbook.name, status=FiringStatus.FIRING)
             .order_by("-starts_at")
             .first()
         )
@@ -105,7 +107,7 @@ def _render_detail(
 ) -> HttpResponse:
     labels, labels_from = _labels(request, runbook)
     values = executors.context(labels)
-    can_run = request.user.has_perm(RUN)
+    can_run = permissions.has(request.user, RUN)
     steps = []
     for step in runbook.steps.all():
         items = []
@@ -170,12 +172,12 @@ def run_detail(request: HttpRequest, pk: int) -> HttpResponse:
         "run": run,
         "can_approve": (
             run.needs_approval
-            and request.user.has_perm(APPROVE)
+            and permissions.has(request.user, APPROVE)
             and run.requested_by_id != request.user.pk
         ),
         "is_requester": run.requested_by_id == request.user.pk,
         "can_cancel": run.status in (RunStatus.AWAITING_APPROVAL, RunStatus.PENDING)
-        and (run.requested_by_id == request.user.pk or request.user.has_perm(APPROVE)),
+        and (run.requested_by_id == request.user.pk or permissions.has(request.user, APPROVE)),
     }
     if getattr(request, "htmx", False):
         response = render(request, "runbooks/run.html#run", context)
@@ -189,7 +191,7 @@ def run_detail(request: HttpRequest, pk: int) -> HttpResponse:
 @require_POST
 def approve_run(request: HttpRequest, pk: int) -> HttpResponse:
     run = _get_run_for_user(request, pk)
-    if not request.user.has_perm(APPROVE):
+    if not permissions.has(request.user, APPROVE):
         raise PermissionDenied("Your role cannot approve runbook actions.")
     try:
         actions.approve_run(run, actor=request.user)

@@ -24,7 +24,7 @@ def make_firing_alert(alertname: str = "LeanVibeHighResponseTime", **overrides):
 
     from django.utils import timezone
 
-    from alerts.models import FiringAlert
+    from firing.models import FiringAlert
 
     labels = {
         "alertname": alertname,

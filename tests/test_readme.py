@@ -6,7 +6,7 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-from controlpanel.stack import PORTS
+from stack.environment import PORTS
 
 REPO = Path(__file__).resolve().parent.parent
 README = (REPO / "README.md").read_text()

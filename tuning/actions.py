@@ -16,13 +16,12 @@ from django.db import transaction
 
 from alerts.choices import TuningKind
 from alerts.models import Alert, Threshold, TuningNote
+from alerts.tasks import publish_rules
 
 User = AbstractBaseUser | AnonymousUser
 
 
 def _publish_rules() -> None:
-    from alerts.tasks import publish_rules
-
     publish_rules.delay()
 
 
@@ -32,7 +31,7 @@ def _author(user: User) -> Any:
 
 @transaction.atomic
 def save_threshold(
-    threshold: Threshold, *, author: User, note: str, is_new: bool = False
+    threshold: Threshold, *, actor: User, note: str, is_new: bool = False
 ) -> TuningNote:
     """Save a new or changed threshold with its tuning note (before → after)."""
     before: dict[str, Any] = {}
@@ -48,7 +47,7 @@ def save_threshold(
         before=before,
         after=threshold.current_values(),
         note=note,
-        author=_author(author),
+        author=_author(actor),
     )
     transaction.on_commit(_publish_rules, robust=True)
     return record
@@ -58,7 +57,7 @@ ALERT_FIELDS = ("summary", "severities", "service")
 
 
 @transaction.atomic
-def save_alert(alert: Alert, *, author: User, note: str, is_new: bool = False) -> TuningNote:
+def save_alert(alert: Alert, *, actor: User, note: str, is_new: bool = False) -> TuningNote:
     """Save a new or changed alert with its tuning note: its severities, summary and service
     are part of the exported rules too."""
     before: dict[str, Any] = {}
@@ -72,7 +71,7 @@ def save_alert(alert: Alert, *, author: User, note: str, is_new: bool = False) -
         before=before,
         after={name: getattr(alert, name) for name in ALERT_FIELDS},
         note=note,
-        author=_author(author),
+        author=_author(actor),
     )
     transaction.on_commit(_publish_rules, robust=True)
     return record
@@ -80,7 +79,7 @@ def save_alert(alert: Alert, *, author: User, note: str, is_new: bool = False) -
 
 @transaction.atomic
 def restore_version(
-    record: TuningNote, *, author: User, note: str, which: str = "after"
+    record: TuningNote, *, actor: User, note: str, which: str = "after"
 ) -> TuningNote:
     """Put back the values a threshold had after ``record`` (or before it, which reaches the
     playbook's values from the first change): a change of its own, noted."""
@@ -103,14 +102,14 @@ def restore_version(
         before=before,
         after=threshold.current_values(),
         note=note,
-        author=_author(author),
+        author=_author(actor),
     )
     transaction.on_commit(_publish_rules, robust=True)
     return restored
 
 
 def add_note(
-    alert: Alert, *, author: User, note: str, threshold: Threshold | None = None
+    alert: Alert, *, actor: User, note: str, threshold: Threshold | None = None
 ) -> TuningNote:
     """A tuning note that changes nothing: the playbook's "validate business impact"."""
     return TuningNote.objects.create(
@@ -119,5 +118,5 @@ def add_note(
         threshold_key=threshold.key if threshold else "",
         kind=TuningKind.NOTE,
         note=note,
-        author=_author(author),
+        author=_author(actor),
     )

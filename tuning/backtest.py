@@ -14,11 +14,11 @@ from itertools import groupby
 
 from django.conf import settings
 
-from alerts.choices import Direction, State
 from alerts.evaluation import Rule, relative_change
 from alerts.models import Threshold
-from metrics import prometheus
-from metrics.playbook import duration_seconds
+from core.choices import Direction, State
+from core.promql import duration_seconds
+from integrations import prometheus
 
 WINDOWS = (("1 day", 86_400), ("7 days", 7 * 86_400), ("30 days", 30 * 86_400))
 COUNTED = (State.PENDING, State.WARNING, State.CRITICAL)
@@ -170,20 +170,6 @@ def replay_readings(times: list[float], compared: list[float | None], rule: Rule
     return states
 
 
-def replay(
-    times: list[float],
-    values: dict[float, float],
-    rule: Rule,
-    *,
-    volumes: dict[float, float] | None = None,
-    baselines: dict[float, float] | None = None,
-    min_volume: float | None = None,
-) -> list[str]:
-    """``replay_readings`` over one series' raw values."""
-    compared = readings(times, values, volumes=volumes, baselines=baselines, min_volume=min_volume)
-    return replay_readings(times, compared, rule)
-
-
 def tally_windows(
     times: list[float], states: list[str], sinces: list[float], step: int
 ) -> list[Tally]:
@@ -214,12 +200,6 @@ def tally_windows(
                         result.flaps += 1
             previous = state
         out.append(result)
-    return out
-
-
-def tally(times: list[float], states: list[str], since: float, step: int) -> Tally:
-    """What one rule did over the window (since, end]: a day is 1,440 evaluations, not 1,441."""
-    [out] = tally_windows(times, states, [since], step)
     return out
 
 
@@ -322,6 +302,6 @@ def _thin(points: list[tuple[float, float]], direction: str) -> tuple[tuple[floa
     out = []
     for i in range(0, len(points), size):
         bucket = points[i : i + size]
-        worst = max if direction == "above" else min
+        worst = max if direction == Direction.ABOVE else min
         out.append(worst(bucket, key=lambda p: p[1]))
     return tuple(out)

@@ -7,14 +7,15 @@ import re
 from typing import Any
 
 from django import forms
-from django.conf import settings
 from django.db.models import Q
 
-from alerts.choices import Direction, Severity
+from alerts.evaluation import Rule
 from alerts.models import Alert, Threshold, TuningNote
-from metrics import prometheus
+from core.choices import Direction, Severity
+from core.promql import SCOPE_PLACEHOLDER, duration_seconds, scope_matchers
 from metrics.models import Metric
-from metrics.playbook import SCOPE_PLACEHOLDER, duration_seconds, scope_matchers
+from runbooks.models import Runbook
+from tuning.validation import check_promql
 
 ALERT_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 LABEL_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
@@ -27,19 +28,6 @@ NOTE_HELP = (
     "Why this change: what you saw, what you expect (required; it is kept with the change, "
     "the playbook's alert-tuning process)."
 )
-
-
-def check_promql(query: str) -> str | None:
-    """Prometheus's own verdict on a query: None when it ran, else the message to show."""
-    result = prometheus.instant_query(query)
-    if result.failure == prometheus.QueryFailure.REJECTED:
-        return f"Prometheus rejected this query: {result.reason}"
-    if not result.is_ok:
-        return (
-            f"The query could not be checked because Prometheus at {settings.PROMETHEUS_URL} "
-            f"did not answer ({result.failure}: {result.reason}). Try again when it is back."
-        )
-    return None
 
 
 def _duration(value: str) -> str:
@@ -173,8 +161,6 @@ class ThresholdTuningForm(forms.ModelForm):
 
 
 def _has_runbook(alert: Alert) -> bool:
-    from runbooks.models import Runbook
-
     return Runbook.objects.filter(Q(alert=alert) | Q(name=alert.name)).exists()
 
 
@@ -311,3 +297,69 @@ class RestoreForm(forms.Form):
         widget=forms.Textarea(attrs={"rows": 2, "cols": 60}),
         label="Why restore this version",
     )
+
+
+# A backtest replays 30 days: a sustained-for longer than that could never fire in it, and an
+# unbounded one made the replay allocate without end (a GET, so no CSRF token stops it).
+BACKTEST_MAX_FOR = 30 * 86400
+
+
+class BacktestForm(forms.Form):
+    """The levels typed in the change form (not saved), as the backtest's GET parameters.
+    Every value that sizes the replay is bounded here, where it enters."""
+
+    direction = forms.ChoiceField(choices=Direction.choices, required=False)
+    warning = forms.FloatField()
+    critical = forms.FloatField(required=False)
+    for_warning = forms.CharField(required=False, max_length=20)
+    for_critical = forms.CharField(required=False, max_length=20)
+    relative_to = forms.CharField(required=False, max_length=20)
+    opened = forms.FloatField(required=False)
+
+    def __init__(self, data: Any, *, threshold: Threshold) -> None:
+        super().__init__(data)
+        self.threshold = threshold
+
+    def _for(self, name: str) -> float:
+        text = (self.cleaned_data.get(name) or "").strip() or getattr(self.threshold, name)
+        try:
+            seconds = duration_seconds(text)
+        except ValueError as exc:
+            raise forms.ValidationError({name: f"{exc}."}) from exc
+        if seconds > BACKTEST_MAX_FOR:
+            raise forms.ValidationError(
+                {name: f"At most 30d: the backtest replays 30 days ({text} given)."}
+            )
+        return seconds
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean() or {}
+        if self.errors:
+            return data
+        relative_to = (data.get("relative_to") or "").strip()
+        if "relative_to" in self.data and relative_to != self.threshold.relative_to:
+            raise forms.ValidationError(
+                "the backtest compares levels of the same kind; save the change of "
+                "“relative to” first, then backtest its levels"
+            )
+        data["for_warning_seconds"] = self._for("for_warning")
+        data["for_critical_seconds"] = self._for("for_critical")
+        return data
+
+    def rule(self) -> Rule:
+        data = self.cleaned_data
+        return Rule(
+            data.get("direction") or self.threshold.direction,
+            data["warning"],
+            data.get("critical"),
+            data["for_warning_seconds"],
+            data["for_critical_seconds"],
+        )
+
+    def problem(self) -> str:
+        """The form's errors as one sentence for the backtest panel."""
+        parts = []
+        for field, errors in self.errors.items():
+            label = "" if field == "__all__" else f"{field.replace('_', ' ')}: "
+            parts += [f"{label}{e}".rstrip(".") for e in errors]
+        return "; ".join(parts)

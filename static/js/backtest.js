@@ -9,4 +9,11 @@
     });
   }
   document.addEventListener("htmx:afterSwap", function (event) { draw(event.target); });
+  // Levels the backtest refuses come back as 400 with the reason: show it in place.
+  document.addEventListener("htmx:beforeSwap", function (event) {
+    if (event.detail.xhr.status === 400 && event.detail.target.id === "backtest") {
+      event.detail.shouldSwap = true;
+      event.detail.isError = false;
+    }
+  });
 })();

@@ -7,11 +7,11 @@ import time
 import pytest
 from django.core.management import call_command
 
-from alerts import tuning
-from alerts.choices import State
 from alerts.cycle import evaluate_cycle
 from alerts.models import Check, StateChange, Threshold
+from core.choices import State
 from tests import services
+from tuning import actions as tuning
 
 pytestmark = [pytest.mark.services, pytest.mark.django_db]
 
@@ -107,7 +107,7 @@ def test_it_says_a_change_after_a_threshold_edit_came_from_the_edit(loaded, admi
     was_ok = check.state == State.OK
     threshold.warning = check.value / 2 if was_ok else check.value * 10
     threshold.critical = max(threshold.warning * 3, 1.0)
-    tuning.save_threshold(threshold, author=admin_user, note="moved")
+    tuning.save_threshold(threshold, actor=admin_user, note="moved")
     evaluate_cycle()
     change = StateChange.objects.filter(check_obj__signature=signature).first()
     assert change.to_state == (State.WARNING if was_ok else State.OK)

@@ -7,8 +7,8 @@ import math
 
 import pytest
 
-from alerts.choices import State
 from alerts.evaluation import Memory, Reading, Rule, judge, relative_change
+from core.choices import State
 
 LATENCY = Rule("above", 0.2, 0.5, for_warning=300, for_critical=300)
 CPU = Rule("above", 80, 95, for_warning=600, for_critical=300)

@@ -10,9 +10,9 @@ from django.core.management import call_command
 from django.utils import timezone
 from playwright.sync_api import Page, expect
 
-from alerts.choices import State
 from alerts.cycle import evaluate_cycle
 from alerts.models import Check, Threshold
+from core.choices import State
 from tests.browser.conftest import log_in, screenshot
 from tests.conftest import PASSWORD, running_demo
 

@@ -13,9 +13,9 @@ from django.utils import timezone
 from kubernetes import client, config
 from playwright.sync_api import Browser, Page, expect
 
-from alerts.choices import State
 from alerts.models import Check, Threshold
 from controlpanel.celery import app
+from core.choices import State
 from demo import kube
 from tests.browser.conftest import TIMEOUT, log_in, screenshot
 from tests.conftest import PASSWORD

@@ -88,12 +88,12 @@ def prom(stack, settings, templates):
 def test_it_reports_targets_up_and_down_with_their_scrape_age(prom):
     _, dead = prom
     result = evidence.dashboard_health(timezone.now())
-    values = result["values"]
+    values = result.values
     assert (values["targets_total"], values["targets_up"]) == (2, 1)
     assert values["targets_down"] == [f"gone/127.0.0.1:{dead}"]
     assert 0 <= values["oldest_scrape_seconds"] < 10
-    assert result["verdict"] == evidence.ATTENTION
-    assert result["summary"].startswith("1 of 2 targets up")
+    assert result.verdict == evidence.ATTENTION
+    assert result.summary.startswith("1 of 2 targets up")
 
 
 def test_it_reports_the_backup_age_prometheus_has(prom):
@@ -104,29 +104,29 @@ def test_it_reports_the_backup_age_prometheus_has(prom):
     expected = instant(
         url, "time() - max(leanvibe_backup_last_success_timestamp_seconds)", at=now.timestamp()
     )
-    assert result["values"]["backup_age_seconds"] == pytest.approx(expected, abs=5)
+    assert result.values["backup_age_seconds"] == pytest.approx(expected, abs=5)
     assert 0 < expected < 26 * 3600
-    assert result["verdict"] == evidence.OK
-    assert "Last successful backup" in result["summary"]
+    assert result.verdict == evidence.OK
+    assert "Last successful backup" in result.summary
 
 
 def test_it_reports_tsdb_status_and_kpis_and_trends(prom):
     url, _ = prom
     now = timezone.now()
     tsdb = evidence.monitoring_health(now)
-    assert tsdb["values"]["head_series"] == pytest.approx(
+    assert tsdb.values["head_series"] == pytest.approx(
         instant(url, "count({__name__=~'.+'})"), rel=0.2
     )
-    assert tsdb["table"]["rows"]  # the biggest metrics by series
+    assert tsdb.table.rows  # the biggest metrics by series
     week = evidence.business_trends(now)
-    tenants = week["values"]["kpis"]["active_tenants"]
+    tenants = week.values["kpis"]["active_tenants"]
     assert tenants["now"] > 1000 and tenants["before"] is None  # no history a week back
     # nothing compared verifies nothing: not "ok"
-    assert week["verdict"] == evidence.UNVERIFIED
-    assert week["summary"].startswith("No KPI could be compared with a week ago")
+    assert week.verdict == evidence.UNVERIFIED
+    assert week.summary.startswith("No KPI could be compared with a week ago")
     trends = evidence.performance_capacity(now)
-    assert trends["values"]["series"] >= 4  # p95 per tier, error rate, throughput
-    assert any(row[0].startswith("API response time") for row in trends["table"]["rows"])
+    assert trends.values["series"] >= 4  # p95 per tier, error rate, throughput
+    assert any(row[0].startswith("API response time") for row in trends.table.rows)
 
 
 def test_it_computes_the_sla_from_the_history(prom):
@@ -181,7 +181,7 @@ def test_it_says_an_item_cannot_be_verified_when_prometheus_does_not_answer(
 def test_it_compares_each_kpi_it_has_values_for(templates, monkeypatch):
     """Two business KPIs answer now and a week ago, the others have no history: the item says
     how many of them it compared, and the change of each."""
-    from metrics import prometheus
+    from integrations import prometheus
 
     def answers(jobs):
         values = {"sum(active_tenants_total)": 110.0, "sum(monthly_recurring_revenue_usd)": 90.0}
@@ -196,9 +196,28 @@ def test_it_compares_each_kpi_it_has_values_for(templates, monkeypatch):
         }
 
     now = timezone.now()
-    monkeypatch.setattr(evidence.prometheus, "instant_queries", answers)
+    monkeypatch.setattr(prometheus, "instant_queries", answers)
     week = evidence.business_trends(now)
-    assert week["verdict"] == evidence.OK
-    total = len(week["values"]["kpis"])
-    assert week["summary"] == f"2 of {total} KPIs compared with a week ago."
-    assert week["values"]["kpis"]["active_tenants"]["change_percent"] == pytest.approx(10)
+    assert week.verdict == evidence.OK
+    total = len(week.values["kpis"])
+    assert week.summary == f"2 of {total} KPIs compared with a week ago."
+    assert week.values["kpis"]["active_tenants"]["change_percent"] == pytest.approx(10)
+
+
+def test_it_reads_a_stored_result_back_in_the_shape_it_was_stored():
+    """Snapshots stored before the result was typed still render: reading a stored result
+    and writing it again gives the same JSON, key for key and in the same order."""
+    stored = {
+        "verdict": "attention",
+        "summary": "1 of 2 targets up; oldest scrape 3 s ago; evaluation lag 12 s.",
+        "facts": [["Targets up", "1 of 2"], ["Oldest scrape", "3 s"]],
+        "table": {"columns": ["Job", "Instance"], "rows": [["gone", "127.0.0.1:9"]]},
+        "values": {"targets_up": 1, "targets_down": ["gone/127.0.0.1:9"]},
+    }
+    untabled = {"verdict": "unverified", "summary": "Not verifiable.", "facts": [], "values": {}}
+    for row in (stored, untabled):
+        assert json.dumps(evidence.Result.from_dict(row).to_dict()) == json.dumps(row)
+    assert evidence.Result.from_dict(stored).verdict == evidence.ATTENTION
+    # A table without rows is not stored: the page would offer "0 rows".
+    empty = evidence.Result(evidence.OK, "Nothing.", table=evidence.Table(("Alert",), ()))
+    assert "table" not in empty.to_dict()

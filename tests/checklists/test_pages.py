@@ -12,12 +12,12 @@ from django.core import mail
 from django.urls import reverse
 from django.utils import timezone
 
-from alerts.models import Notification, NotificationChannel
 from checklists import actions
 from checklists.choices import Cadence, RunStatus
 from checklists.models import ChecklistRun
 from checklists.overdue import notify_overdue
 from checklists.tasks import open_runs as tick
+from notifications.models import Notification, NotificationChannel
 
 
 @pytest.fixture

@@ -14,7 +14,8 @@ from django.urls import reverse
 from checklists.actions import open_runs
 from checklists.choices import Cadence
 from checklists.models import ChecklistRun, ChecklistTemplate, RotaMember, TemplateItem
-from metrics.playbook import DEFAULT_PATH, PlaybookError, load, parse
+from controlpanel.playbook import DEFAULT_PATH, load, parse
+from core.playbook_reader import PlaybookError
 
 PLAYBOOK_ITEMS = {
     Cadence.DAILY: [

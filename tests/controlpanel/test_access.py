@@ -42,7 +42,7 @@ EXPECTATIONS: dict[str, Expect] = {
     "logout": Expect(anonymous=302, business=302, sre=302, admin=302, method="post"),
     "alerts:api-status": SIGNED_IN,
     # An SRE-only dashboard; business staff get the overview and business dashboards (below).
-    "metrics:dashboard": Expect(
+    "dashboards:dashboard": Expect(
         anonymous=302, business=403, sre=200, admin=200, kwargs={"slug": "kubernetes-overview"}
     ),
     # The history of a check on node CPU, which business staff cannot see.
@@ -50,22 +50,22 @@ EXPECTATIONS: dict[str, Expect] = {
         anonymous=302, business=404, sre=200, admin=200, kwargs={"pk": 1}
     ),
     # Alertmanager's webhook: no session opens it, only the bearer token (set in the test).
-    "alerts:alertmanager-webhook": Expect(
+    "firing:alertmanager-webhook": Expect(
         anonymous=401, business=401, sre=401, admin=401, method="post"
     ),
-    "alerts:firing": Expect(anonymous=302, business=403, sre=200, admin=200),
+    "firing:firing": Expect(anonymous=302, business=403, sre=200, admin=200),
     # Posted without a comment: refused as a bad form, once the role is let in.
-    "alerts:firing-ack": Expect(
+    "firing:firing-ack": Expect(
         anonymous=302, business=403, sre=400, admin=400, method="post", kwargs={"pk": 1}
     ),
-    "alerts:silences": Expect(anonymous=302, business=403, sre=200, admin=200),
+    "firing:silences": Expect(anonymous=302, business=403, sre=200, admin=200),
     "alerts:rules": Expect(anonymous=302, business=403, sre=200, admin=200),
     "alerts:rules-download": Expect(anonymous=302, business=403, sre=200, admin=200),
-    "alerts:noise": Expect(anonymous=302, business=403, sre=200, admin=200),
+    "firing:noise": Expect(anonymous=302, business=403, sre=200, admin=200),
     # GET is the form; POST creates.
-    "alerts:silence-create": Expect(anonymous=302, business=403, sre=200, admin=200),
+    "firing:silence-create": Expect(anonymous=302, business=403, sre=200, admin=200),
     # An unknown silence: the SRE is sent back to the list with the error as a message.
-    "alerts:silence-expire": Expect(
+    "firing:silence-expire": Expect(
         anonymous=302,
         business=403,
         sre=302,
@@ -124,7 +124,7 @@ EXPECTATIONS: dict[str, Expect] = {
     "checklists:export": SIGNED_IN,
 }
 # Outside the login: Alertmanager proves itself with the bearer token instead.
-BEARER_ONLY = {"alerts:alertmanager-webhook"}
+BEARER_ONLY = {"firing:alertmanager-webhook"}
 # The admin site is one family: only staff get in; everyone else is sent to a login page.
 ADMIN_SAMPLES = (
     "admin:index",

@@ -7,8 +7,8 @@ from celery.contrib.testing.worker import start_worker
 from django.conf import settings
 
 from controlpanel.celery import app
-from controlpanel.models import Heartbeat
-from controlpanel.tasks import record_heartbeat
+from health.models import Heartbeat
+from health.tasks import record_heartbeat
 from tests.conftest import celery_broker
 
 

@@ -11,10 +11,10 @@ import time_machine
 from django.core.management import call_command
 from django.utils import timezone
 
-from alerts.choices import State
 from alerts.models import Check, StateChange, Threshold
+from core.choices import State
+from dashboards.views import _state_bands, _tiles
 from metrics.models import Dashboard
-from metrics.views import _state_bands, _tiles
 
 pytestmark = pytest.mark.django_db
 

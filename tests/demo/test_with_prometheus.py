@@ -16,15 +16,15 @@ import yaml
 from django.core.management import call_command
 from kubernetes import client, config
 
-from alerts import backtest
-from alerts.choices import State
 from alerts.cycle import evaluate_cycle
 from alerts.models import Check, StateChange, Threshold
+from core.choices import State
 from demo import kube, workload
 from demo.backfill import PAST_INCIDENTS, PastIncident, backfill
 from demo.kube.resources import START_SECONDS
 from demo.model import DAY
 from tests import services
+from tuning import backtest
 
 pytestmark = pytest.mark.services
 

@@ -12,9 +12,9 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from django.utils import timezone
 
-from alerts import alertmanager
-from alerts.alertmanager import Matcher
-from alerts.models import FiringAlert
+from firing.models import FiringAlert
+from integrations import alertmanager
+from integrations.alertmanager import Matcher
 from tests import services
 from tests.factories import make_firing_alert
 
@@ -198,7 +198,7 @@ def test_it_refuses_an_acknowledgement_without_a_comment(sre_client, unreachable
 def test_it_keeps_the_acknowledgement_when_the_alert_is_delivered_again(
     sre, sre_client, client, settings
 ):
-    from tests.alerts.test_webhook import TOKEN, a_payload, deliver
+    from tests.firing.test_webhook import TOKEN, a_payload, deliver
 
     settings.ALERTMANAGER_WEBHOOK_TOKEN = TOKEN
     deliver(client, a_payload())
@@ -216,6 +216,12 @@ def test_it_lets_a_second_sre_take_over(sre_client, sre2, sre2_client, unreachab
     sre2_client.post(f"/alerts/{alert.pk}/acknowledge", {"comment": "taking over at 18:00"})
     alert.refresh_from_db()
     assert (alert.acknowledged_by, alert.ack_comment) == (sre2, "taking over at 18:00")
+    # The first acknowledgement is kept, not overwritten, and the card shows it.
+    history = [(a.actor.username, a.comment) for a in alert.acknowledgements.order_by("at", "pk")]
+    assert history == [("sre", "on it"), ("sre2", "taking over at 18:00")]
+    card = sre_client.get(URL).content.decode().split('data-testid="ack"')[1].split("</p>")[0]
+    assert "sre2</strong>" in card
+    assert "“on it”" in card
 
 
 @pytest.mark.django_db
@@ -257,9 +263,9 @@ def test_it_reads_the_page_in_a_fixed_number_of_queries(
     now = timezone.now()
     for i in range(10):
         make_firing_alert(f"Old{i}", status="resolved", ends_at=now, acknowledged_by=sre2)
-    # session, user, the user's and the groups' permissions, firing, resolved, and the two
-    # heartbeats of the self-monitoring banner: none per alert.
-    with django_assert_num_queries(8):
+    # session, user, the user's and the groups' permissions, firing, their acknowledgement
+    # histories, resolved, and the two heartbeats of the self-monitoring banner: none per alert.
+    with django_assert_num_queries(9):
         response = client.get(URL)
     assert response.status_code == 200
 
@@ -279,6 +285,6 @@ def test_it_reads_the_page_in_a_fixed_number_of_queries(
     ],
 )
 def test_it_says_ages_the_way_people_on_call_do(seconds, words):
-    from alerts.templatetags.alerts_format import span
+    from core.formatting import span
 
     assert span(timedelta(seconds=seconds)) == words

@@ -10,10 +10,13 @@ import pytest
 from django.core.management import call_command
 from django.utils import timezone
 
-from alerts.alertmanager import Matcher, Silence
-from alerts.choices import FiringStatus, State, TuningKind
-from alerts.models import Alert, Check, FiringAlert, StateChange, Threshold, TuningNote
-from alerts.noise import build_report
+from alerts.choices import TuningKind
+from alerts.models import Alert, Check, StateChange, Threshold, TuningNote
+from core.choices import State
+from firing.choices import FiringStatus
+from firing.models import FiringAlert
+from firing.noise import build_report
+from integrations.alertmanager import Matcher, Silence
 from tests import services
 
 pytestmark = pytest.mark.django_db

@@ -13,8 +13,9 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from alerts import alertmanager
-from alerts.alertmanager import AlertmanagerError, Matcher
+from firing.models import SilenceAudit
+from integrations import alertmanager
+from integrations.alertmanager import AlertmanagerError, Matcher
 from tests import services
 from tests.factories import make_firing_alert
 
@@ -178,6 +179,13 @@ def test_it_creates_lists_and_expires_a_silence_from_a_firing_alert(sre_client, 
     [after] = [s for s in _silences_in_alertmanager(am) if s["id"] == made["id"]]
     assert after["status"]["state"] == "expired"
     assert made["id"] not in sre_client.get(LIST).content.decode()
+
+    # Both actions are audited with who did them; the creation with what and why.
+    created, expired = SilenceAudit.objects.filter(silence_id=made["id"]).order_by("pk")
+    assert (created.action, created.actor.username, created.alert) == ("created", "sre", alert)
+    assert created.comment == "rolling back release 1.42"
+    assert 'alertname="SilenceRoundTrip"' in created.matchers
+    assert (expired.action, expired.actor.username) == ("expired", "sre")
 
 
 @pytest.mark.services

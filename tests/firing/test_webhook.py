@@ -16,8 +16,8 @@ from django.db import connection
 from django.test import Client
 from django.urls import reverse
 
-from alerts import webhook
-from alerts.models import FiringAlert
+from firing import webhook
+from firing.models import FiringAlert
 from tests import services
 
 TOKEN = "test-webhook-token-0123456789"
@@ -74,7 +74,7 @@ def deliver(client: Client, body: object, auth: str | None = f"Bearer {TOKEN}"):
 
 
 def test_it_is_named_as_the_contract_says():
-    assert reverse("alerts:alertmanager-webhook") == URL
+    assert reverse("firing:alertmanager-webhook") == URL
 
 
 # --- the token --------------------------------------------------------------------------

@@ -7,8 +7,8 @@ import pytest
 import time_machine
 from django.utils import timezone
 
-from controlpanel import health
-from controlpanel.models import Heartbeat
+from health import checks as health
+from health.models import Heartbeat
 from tests.helpers import clean_env, run_python
 from tests.services import free_port
 

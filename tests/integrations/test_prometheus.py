@@ -11,8 +11,8 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 
-from metrics import prometheus
-from metrics.prometheus import QueryFailure
+from integrations import prometheus
+from integrations.prometheus import QueryFailure
 from tests.services import free_port
 
 pytestmark = pytest.mark.services

@@ -8,8 +8,8 @@ from collections.abc import Iterator
 
 import pytest
 
-from metrics import prometheus
-from metrics.prometheus import QueryFailure
+from integrations import prometheus
+from integrations.prometheus import QueryFailure
 from tests import services
 
 pytestmark = pytest.mark.services

@@ -2,8 +2,8 @@ from __future__ import annotations
 
 import plotly.graph_objects as go
 
+from integrations.prometheus import RangeResult, Series
 from metrics.charts import BAND_COLOURS, breach_bands, merge_bands, trend_figure
-from metrics.prometheus import RangeResult, Series
 
 
 def test_it_builds_a_valid_plotly_figure_with_threshold_lines():

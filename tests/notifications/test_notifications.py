@@ -19,12 +19,15 @@ from aiosmtpd.controller import Controller
 from celery.contrib.testing.worker import start_worker
 from django.core.management import call_command
 
-from alerts import notifications
-from alerts.choices import ChannelKind, Severity, State
-from alerts.cycle import evaluate_cycle, signature
-from alerts.models import Check, Notification, NotificationChannel, StateChange, Threshold
-from alerts.tasks import send_notifications
+from alerts import notify
+from alerts.cycle import signature
+from alerts.models import Check, StateChange, Threshold
+from alerts.tasks import queue_notifications, run_cycle, send_notifications
 from controlpanel.celery import app
+from core.choices import Severity, State
+from notifications import delivery
+from notifications.choices import ChannelKind
+from notifications.models import Notification, NotificationChannel
 from tests import services
 from tests.conftest import celery_broker
 
@@ -165,7 +168,7 @@ def channel(name: str, kind: str, target: str, **fields: Any) -> NotificationCha
     ],
 )
 def test_it_notifies_breaches_their_end_and_nothing_else(from_state, to_state, expected):
-    assert notifications.should_notify(from_state, to_state) is expected
+    assert notify.should_notify(from_state, to_state) is expected
 
 
 # --- content and delivery ------------------------------------------------------------------
@@ -181,7 +184,7 @@ def test_it_emails_a_breach_with_what_the_on_call_engineer_needs(playbook, inbox
         reason="0.62 > 0.5 (critical)",
     )
 
-    sent = notifications.notify([critical])
+    sent = notify.notify([critical])
 
     assert [n.is_delivered for n in sent] == [True]
     assert sent[0].state_change == critical
@@ -205,7 +208,7 @@ def test_it_posts_the_same_text_to_a_slack_webhook(playbook, inbox, webhook):
     channel("slack", ChannelKind.SLACK, webhook.url("/services/T0/B0/x"))
     warning = change("disk_usage", State.PENDING, State.WARNING, value=88.5, reason="88.5 > 85")
 
-    [sent] = notifications.notify([warning])
+    [sent] = notify.notify([warning])
 
     assert sent.is_delivered and sent.error == ""
     [text] = webhook.texts("/services/T0/B0/x")
@@ -217,7 +220,7 @@ def test_it_posts_the_same_text_to_a_slack_webhook(playbook, inbox, webhook):
 
 def test_it_says_a_relative_change_with_its_sign_and_window(playbook, webhook):
     channel("slack", ChannelKind.SLACK, webhook.url("/hook"))
-    notifications.notify([change("mrr", State.OK, State.CRITICAL, value=-18.25)])
+    notify.notify([change("mrr", State.OK, State.CRITICAL, value=-18.25)])
 
     [text] = webhook.texts("/hook")
     assert "Value: -18.2 %" in text
@@ -228,7 +231,7 @@ def test_it_sends_the_recovery_as_resolved(playbook, inbox):
     channel("team", ChannelKind.EMAIL, "team@leanvibe.test")
     recovery = change("api_error_rate", State.CRITICAL, State.OK, value=0.4)
 
-    notifications.notify([recovery])
+    notify.notify([recovery])
 
     [(_, message)] = inbox.messages
     assert message["Subject"] == "[RESOLVED] LeanVibeHighErrorRate: critical -> ok"
@@ -244,7 +247,7 @@ def test_it_does_not_let_vanished_data_look_like_a_recovery(playbook, webhook):
         reason="the query returned nothing (was critical: not a recovery)",
     )
 
-    notifications.notify([gone])
+    notify.notify([gone])
 
     [text] = webhook.texts("/hook")
     assert text.startswith("*[NO DATA] HighCPUUsage: critical -> no_data*")
@@ -260,7 +263,7 @@ def test_it_stays_quiet_about_changes_that_were_never_a_breach(playbook, webhook
         change("disk_usage", State.OK, State.ERROR),
     ]
 
-    assert notifications.notify(quiet) == []
+    assert notify.notify(quiet) == []
     assert webhook.received == []
     assert not Notification.objects.exists()
 
@@ -281,7 +284,7 @@ def test_it_routes_by_category_and_severity(playbook, webhook):
         change("node_cpu", State.CRITICAL, State.OK, value=40.0),  # critical ends: on-call too
     ]
 
-    notifications.notify(changes)
+    notify.notify(changes)
 
     def subjects(path: str) -> list[str]:
         return [text.split("*")[1] for text in webhook.texts(path)]
@@ -304,7 +307,7 @@ def test_it_records_a_failing_channel_and_still_delivers_to_the_others(playbook,
     mailing = channel("team", ChannelKind.EMAIL, "team@leanvibe.test")
     breach = change("api_error_rate", State.OK, State.WARNING, value=2.5)
 
-    notifications.notify([breach])
+    notify.notify([breach])
 
     by_channel = {n.channel: n for n in Notification.objects.filter(state_change=breach)}
     assert not by_channel[broken].is_delivered
@@ -322,7 +325,7 @@ def test_it_records_an_unreachable_mail_server_and_still_posts_to_slack(
     mailing = channel("team", ChannelKind.EMAIL, "team@leanvibe.test")
     slack = channel("slack", ChannelKind.SLACK, webhook.url("/hook"))
 
-    notifications.notify([change("api_error_rate", State.OK, State.CRITICAL, value=7.0)])
+    notify.notify([change("api_error_rate", State.OK, State.CRITICAL, value=7.0)])
 
     failed = Notification.objects.get(channel=mailing)
     assert not failed.is_delivered
@@ -335,11 +338,11 @@ def test_it_records_an_unreachable_mail_server_and_still_posts_to_slack(
 def test_it_records_what_it_had_no_time_left_to_try(playbook, webhook):
     slack = channel("slack", ChannelKind.SLACK, webhook.url("/hook"))
 
-    notifications.notify([change("node_cpu", State.OK, State.WARNING, value=85.0)], budget=-1)
+    notify.notify([change("node_cpu", State.OK, State.WARNING, value=85.0)], budget=-1)
 
     attempt = Notification.objects.get(channel=slack)
     assert not attempt.is_delivered
-    assert attempt.error == notifications.NOT_ATTEMPTED
+    assert attempt.error == delivery.NOT_ATTEMPTED
     assert webhook.received == []
 
 
@@ -360,7 +363,7 @@ def test_it_queues_nothing_without_an_enabled_channel(playbook, django_capture_o
     breach = change("node_memory", State.OK, State.WARNING, value=81.0)
 
     with django_capture_on_commit_callbacks() as callbacks:
-        notifications.queue_notifications([breach])
+        queue_notifications([breach])
 
     assert callbacks == []
 
@@ -384,7 +387,7 @@ def test_it_notifies_from_the_evaluation_cycle_through_a_real_broker_and_worker(
         celery_broker(redis_server.url),
         start_worker(app, pool="solo", perform_ping_check=False, shutdown_timeout=10),
     ):
-        evaluate_cycle()
+        run_cycle()
         deadline = time.monotonic() + 20
         while time.monotonic() < deadline and not webhook.received:
             time.sleep(0.1)
@@ -400,10 +403,12 @@ def test_it_notifies_from_the_evaluation_cycle_through_a_real_broker_and_worker(
 
 def test_it_sends_a_test_notification_from_the_change_form(admin_client, inbox):
     team = channel("team", ChannelKind.EMAIL, "team@leanvibe.test", is_enabled=False)
-    page = admin_client.get(f"/admin/alerts/notificationchannel/{team.pk}/change/")
-    assert f'action="/admin/alerts/notificationchannel/{team.pk}/test/"' in page.text
+    page = admin_client.get(f"/admin/notifications/notificationchannel/{team.pk}/change/")
+    assert f'action="/admin/notifications/notificationchannel/{team.pk}/test/"' in page.text
 
-    response = admin_client.post(f"/admin/alerts/notificationchannel/{team.pk}/test/", follow=True)
+    response = admin_client.post(
+        f"/admin/notifications/notificationchannel/{team.pk}/test/", follow=True
+    )
 
     assert "Test notification delivered to team." in response.text
     [(recipients, message)] = inbox.messages
@@ -418,7 +423,7 @@ def test_it_shows_the_error_of_a_failing_test_notification(admin_client, webhook
     revoked = channel("revoked", ChannelKind.SLACK, webhook.url("/broken"))
 
     response = admin_client.post(
-        f"/admin/alerts/notificationchannel/{revoked.pk}/test/", follow=True
+        f"/admin/notifications/notificationchannel/{revoked.pk}/test/", follow=True
     )
 
     assert "Test notification to revoked failed: DeliveryError: HTTP 500" in response.text
@@ -430,7 +435,7 @@ def test_it_sends_test_notifications_as_an_action_on_the_list(admin_client, webh
     two = channel("two", ChannelKind.SLACK, webhook.url("/two"))
 
     response = admin_client.post(
-        "/admin/alerts/notificationchannel/",
+        "/admin/notifications/notificationchannel/",
         {"action": "send_test_notification", "_selected_action": [one.pk, two.pk]},
         follow=True,
     )
@@ -444,7 +449,7 @@ def test_it_sends_test_notifications_as_an_action_on_the_list(admin_client, webh
 def test_it_does_not_send_a_test_on_get(admin_client, webhook):
     hook = channel("hook", ChannelKind.SLACK, webhook.url("/hook"))
 
-    response = admin_client.get(f"/admin/alerts/notificationchannel/{hook.pk}/test/")
+    response = admin_client.get(f"/admin/notifications/notificationchannel/{hook.pk}/test/")
 
     assert response.status_code == 405
     assert webhook.received == []
@@ -453,7 +458,7 @@ def test_it_does_not_send_a_test_on_get(admin_client, webhook):
 def _add(admin_client, **data: Any):
     form = {"name": "new", "kind": "email", "target": "", "min_severity": "warning"}
     form.update(data)
-    return admin_client.post("/admin/alerts/notificationchannel/add/", form)
+    return admin_client.post("/admin/notifications/notificationchannel/add/", form)
 
 
 def test_it_validates_channel_targets_and_categories(admin_client):
@@ -483,9 +488,11 @@ def test_it_keeps_deliveries_read_only(admin_client):
     hook = channel("hook", ChannelKind.SLACK, "http://127.0.0.1:9/hook")
     sent = Notification.objects.create(channel=hook, subject="s", body="b", error="HTTP 500")
 
-    assert admin_client.get("/admin/alerts/notification/add/").status_code == 403
-    detail = admin_client.get(f"/admin/alerts/notification/{sent.pk}/change/")
+    assert admin_client.get("/admin/notifications/notification/add/").status_code == 403
+    detail = admin_client.get(f"/admin/notifications/notification/{sent.pk}/change/")
     assert detail.status_code == 200
     assert 'name="_save"' not in detail.text
-    assert admin_client.post(f"/admin/alerts/notification/{sent.pk}/delete/").status_code == 403
-    assert admin_client.get("/admin/alerts/notification/").status_code == 200
+    assert (
+        admin_client.post(f"/admin/notifications/notification/{sent.pk}/delete/").status_code == 403
+    )
+    assert admin_client.get("/admin/notifications/notification/").status_code == 200

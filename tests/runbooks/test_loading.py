@@ -10,7 +10,9 @@ import pytest
 from django.core.management import call_command
 
 from alerts.models import Alert
-from metrics.playbook import DEFAULT_PATH, PLAYBOOK_ALERTS, PlaybookError, load, parse
+from alerts.playbook import PLAYBOOK_ALERTS
+from controlpanel.playbook import DEFAULT_PATH, load, parse
+from core.playbook_reader import PlaybookError
 from runbooks.kinds import KINDS
 from runbooks.models import Action, Runbook
 

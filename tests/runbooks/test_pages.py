@@ -7,7 +7,7 @@ import pytest
 from django.urls import reverse
 
 from alerts.models import Alert
-from metrics.playbook import PLAYBOOK_ALERTS
+from alerts.playbook import PLAYBOOK_ALERTS
 from runbooks.models import Action, ActionRun
 from tests.factories import make_firing_alert
 

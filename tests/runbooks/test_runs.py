@@ -17,7 +17,7 @@ from django.urls import reverse
 from django.utils import timezone
 from kubernetes import client, config
 
-from runbooks import actions
+from runbooks import actions, execution
 from runbooks.choices import RunStatus
 from runbooks.models import Action, ActionRun
 from runbooks.tasks import execute_run
@@ -343,7 +343,7 @@ def test_it_sweeps_runs_whose_worker_died_as_lost_and_past_the_hard_limit_as_fai
         return run
 
     died, killed, alive = running(40, 35), running(200, 100), running(40, 5)
-    assert actions.sweep_runs(now) == 2
+    assert execution.sweep_runs(now) == 2
     for run in (died, killed, alive):
         run.refresh_from_db()
     assert died.status == RunStatus.LOST and "worker@a stopped answering" in died.error

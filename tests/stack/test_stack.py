@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import signal
 import socket
 import subprocess
@@ -16,14 +17,14 @@ import urllib.request
 import pytest
 import yaml
 
-from controlpanel import stack
+from stack import configuration, environment
 from tests import services
 from tests.helpers import REPO, clean_env
 
 
 def _env_with_free_ports(tmp_path, **extra: str) -> dict[str, str]:
     env = clean_env(VAR_DIR=str(tmp_path / "var"), DEMO_HISTORY_DAYS="0.5", **extra)
-    for p in stack.PORTS:
+    for p in environment.PORTS:
         env[p.env] = str(services.free_port())
     return env
 
@@ -33,13 +34,13 @@ def stack_env(tmp_path, monkeypatch):
     env = _env_with_free_ports(tmp_path)
     for key, value in env.items():
         monkeypatch.setenv(key, value)
-    monkeypatch.setattr(stack, "VAR_DIR", tmp_path / "var")
-    return stack.stack_environment()
+    monkeypatch.setattr(environment, "VAR_DIR", tmp_path / "var")
+    return environment.stack_environment()
 
 
 def test_it_writes_a_prometheus_config_that_promtool_accepts(stack_env):
-    stack.write_configuration(stack_env)
-    path = stack.VAR_DIR / "prometheus" / "prometheus.yml"
+    configuration.write_configuration(stack_env)
+    path = environment.VAR_DIR / "prometheus" / "prometheus.yml"
     result = subprocess.run(
         ["promtool", "check", "config", str(path)], capture_output=True, text=True, check=False
     )
@@ -59,8 +60,8 @@ def test_it_writes_a_prometheus_config_that_promtool_accepts(stack_env):
 
 
 def test_it_writes_an_alertmanager_config_that_amtool_accepts(stack_env):
-    stack.write_configuration(stack_env)
-    path = stack.VAR_DIR / "alertmanager" / "alertmanager.yml"
+    configuration.write_configuration(stack_env)
+    path = environment.VAR_DIR / "alertmanager" / "alertmanager.yml"
     result = subprocess.run(
         ["amtool", "check-config", str(path)], capture_output=True, text=True, check=False
     )
@@ -78,7 +79,7 @@ def test_it_adds_email_and_chat_receivers_when_configured(stack_env, tmp_path):
         "EMAIL_HOST": "smtp.example.com",
         "EMAIL_PORT": "587",
     }
-    config = stack.alertmanager_config(env)
+    config = configuration.alertmanager_config(env)
     path = tmp_path / "alertmanager.yml"
     path.write_text(yaml.safe_dump(config))
     result = subprocess.run(
@@ -98,21 +99,23 @@ def test_it_adds_email_and_chat_receivers_when_configured(stack_env, tmp_path):
 
 
 def test_it_keeps_secrets_across_restarts(stack_env):
-    first = (stack.VAR_DIR / "secrets" / "secret_key").read_text()
-    again = stack.stack_environment()
-    assert (stack.VAR_DIR / "secrets" / "secret_key").read_text() == first
+    first = (environment.VAR_DIR / "secrets" / "secret_key").read_text()
+    again = environment.stack_environment()
+    assert (environment.VAR_DIR / "secrets" / "secret_key").read_text() == first
     assert again["SECRET_KEY_FILE"] == stack_env["SECRET_KEY_FILE"]
 
 
 def test_it_lets_the_user_override_any_variable(stack_env, monkeypatch):
     monkeypatch.setenv("DATABASE_URL", "postgres://postgres@127.0.0.1:5432/test")
-    assert stack.stack_environment()["DATABASE_URL"] == "postgres://postgres@127.0.0.1:5432/test"
+    assert (
+        environment.stack_environment()["DATABASE_URL"] == "postgres://postgres@127.0.0.1:5432/test"
+    )
 
 
 def test_it_refuses_a_port_that_is_not_a_number(monkeypatch):
     monkeypatch.setenv("PROMETHEUS_PORT", "90x")
     with pytest.raises(SystemExit, match="PROMETHEUS_PORT='90x' is not a TCP port"):
-        stack.port("PROMETHEUS_PORT")
+        environment.port("PROMETHEUS_PORT")
 
 
 def test_it_names_the_taken_port_and_the_variable_that_moves_it(tmp_path):
@@ -122,7 +125,7 @@ def test_it_names_the_taken_port_and_the_variable_that_moves_it(tmp_path):
         squatter.listen()
         env["PROMETHEUS_PORT"] = str(squatter.getsockname()[1])
         result = subprocess.run(
-            [sys.executable, "-m", "controlpanel.stack", "run"],
+            [sys.executable, "-m", "stack", "run"],
             env=env,
             cwd=REPO,
             capture_output=True,
@@ -140,7 +143,7 @@ def test_it_names_the_taken_port_and_the_variable_that_moves_it(tmp_path):
 @pytest.mark.django_db
 def test_it_has_prometheus_scrape_the_panels_own_metrics(stack_env, live_server, tmp_path):
     port = urllib.parse.urlsplit(live_server.url).port
-    config = stack.prometheus_config({**stack_env, "WEB_PORT": str(port)})
+    config = configuration.prometheus_config({**stack_env, "WEB_PORT": str(port)})
     config["global"]["scrape_interval"] = "1s"
     config["scrape_configs"] = [
         j for j in config["scrape_configs"] if j["job_name"] == "controlpanel"
@@ -209,7 +212,7 @@ def _listening(port: int) -> bool:
 def test_it_starts_the_whole_stack_and_ctrl_c_stops_every_process(tmp_path):
     env = _env_with_free_ports(tmp_path)
     setup = subprocess.run(
-        [sys.executable, "-m", "controlpanel.stack", "setup"],
+        [sys.executable, "-m", "stack", "setup"],
         env=env,
         cwd=REPO,
         capture_output=True,
@@ -221,14 +224,14 @@ def test_it_starts_the_whole_stack_and_ctrl_c_stops_every_process(tmp_path):
     log = (tmp_path / "run.log").open("w")
     # A new session stands in for the terminal: Ctrl-C signals its whole foreground group.
     runner = subprocess.Popen(
-        [sys.executable, "-m", "controlpanel.stack", "run"],
+        [sys.executable, "-m", "stack", "run"],
         env=env,
         cwd=REPO,
         stdout=log,
         stderr=subprocess.STDOUT,
         start_new_session=True,
     )
-    ports = [int(env[p.env]) for p in stack.PORTS]
+    ports = [int(env[p.env]) for p in environment.PORTS]
     try:
         deadline = time.monotonic() + 90
         while time.monotonic() < deadline and "control panel is up" not in _read(tmp_path):
@@ -265,7 +268,7 @@ def _read(tmp_path) -> str:
 def test_it_puts_the_cache_on_the_users_redis_when_one_is_given(stack_env, monkeypatch):
     monkeypatch.delenv("CACHE_URL", raising=False)
     monkeypatch.setenv("REDIS_URL", "redis://cache.internal:6379/0")
-    assert stack.stack_environment()["CACHE_URL"] == "redis://cache.internal:6379/1"
+    assert environment.stack_environment()["CACHE_URL"] == "redis://cache.internal:6379/1"
 
 
 @pytest.mark.parametrize(
@@ -283,13 +286,13 @@ def test_it_puts_the_cache_on_the_users_redis_when_one_is_given(stack_env, monke
     ],
 )
 def test_it_leaves_local_services_out_for_a_real_environment(user_env, left_out):
-    assert set(stack.PROCESSES) - set(stack.processes(user_env)) == left_out
+    assert set(environment.PROCESSES) - set(environment.processes(user_env)) == left_out
 
 
 def test_it_sets_up_without_demo_users_outside_demo_mode(tmp_path):
     env = _env_with_free_ports(tmp_path, DEMO_MODE="0")
     setup = subprocess.run(
-        [sys.executable, "-m", "controlpanel.stack", "setup"],
+        [sys.executable, "-m", "stack", "setup"],
         env=env,
         cwd=REPO,
         capture_output=True,
@@ -299,3 +302,8 @@ def test_it_sets_up_without_demo_users_outside_demo_mode(tmp_path):
     )
     assert setup.returncode == 0, setup.stderr
     assert "Demo users ready" not in setup.stdout
+    # Prometheus finds the thresholds' rules from its first start, and the current periods'
+    # checklist runs exist before beat's first tick.
+    assert (tmp_path / "var" / "prometheus" / "rules" / "leanvibe.rules.yml").is_file()
+    opened = re.search(r"Opened (\d+) checklist runs", setup.stdout)
+    assert opened and int(opened.group(1)) > 0, setup.stdout

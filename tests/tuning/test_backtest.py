@@ -9,10 +9,10 @@ import time
 
 import pytest
 
-from alerts.backtest import COUNTED, Tally, replay, tally, tally_windows
-from alerts.choices import State
 from alerts.evaluation import Memory, Reading, Rule, judge, relative_change
-from metrics import prometheus
+from core.choices import State
+from integrations import prometheus
+from tuning.backtest import COUNTED, Tally, readings, replay_readings, tally_windows
 
 
 def judged(times, values, rule, volumes=None, baselines=None, min_volume=None):
@@ -25,6 +25,12 @@ def judged(times, values, rule, volumes=None, baselines=None, min_volume=None):
         memory = judge(Reading(value=value, volume=volume), rule, memory, t, min_volume=min_volume)
         states.append(memory.state)
     return states
+
+
+def replay(times, values, rule, *, volumes=None, baselines=None, min_volume=None):
+    """One series' raw values through the backtest's two steps, as ``backtest`` runs them."""
+    compared = readings(times, values, volumes=volumes, baselines=baselines, min_volume=min_volume)
+    return replay_readings(times, compared, rule)
 
 
 @pytest.mark.parametrize("seed", range(20))
@@ -70,7 +76,7 @@ def test_it_counts_entries_time_and_flaps_inside_the_window():
     ]
     # the window (since, end] starts at the fourth evaluation: its warning continues, it is
     # not a new entry
-    out = tally(times, states, since=2 * step, step=step)
+    [out] = tally_windows(times, states, [2 * step], step)
     assert out.entered == {State.PENDING: 1, State.WARNING: 0, State.CRITICAL: 1}
     assert out.seconds == {State.PENDING: 60, State.WARNING: 60, State.CRITICAL: 60}
     assert out.flaps == 2 and out.no_data_seconds == 60
@@ -114,7 +120,9 @@ def test_it_asks_for_long_ranges_in_pieces_that_join_back(demo_prometheus, setti
     end = time.time() - 2
     query = 'label_replace(vector(time()), "tier", "team", "", "")'  # a point at every step
     whole = prometheus.range_query(query, end - 30, end, 1, cache_seconds=0)
-    pieces = prometheus.range_query_chunked(query, end - 30, end, 1, max_points=7, cache_seconds=0)
+    [pieces] = prometheus.range_queries_chunked(
+        [(query, end - 30, end, 1)], max_points=7, cache_seconds=0
+    )
     assert whole.is_ok and pieces.is_ok
     by_labels = {tuple(sorted(s.labels.items())): s.points for s in whole.series}
     assert {tuple(sorted(s.labels.items())): s.points for s in pieces.series} == by_labels

@@ -27,7 +27,7 @@ def loaded(settings):
 def published(monkeypatch):
     """The rule rewrites queued after commit (the task itself is tested in test_rules)."""
     calls: list[str] = []
-    monkeypatch.setattr("alerts.tuning._publish_rules", lambda: calls.append("publish"))
+    monkeypatch.setattr("tuning.actions._publish_rules", lambda: calls.append("publish"))
     return calls
 
 
@@ -411,3 +411,22 @@ def test_it_narrows_a_scoped_threshold_s_query_to_its_scope(
     )
     assert metric.query_for({}) == metric.query  # no scope: every series
     assert metric.query_for({"instance": "a"}) == metric.query  # not a label it groups by
+
+
+@pytest.mark.parametrize(
+    ("params", "field"),
+    [
+        ({"warning": "1", "for_warning": "36500d"}, "for warning"),
+        ({"warning": "1", "for_critical": "99999999999d"}, "for critical"),
+        ({"warning": "1", "for_warning": "5 minutes"}, "for warning"),
+        ({"warning": "inf"}, "warning"),
+        ({"warning": "1", "critical": "nan"}, "critical"),
+        ({"warning": "1", "direction": "sideways"}, "direction"),
+        ({}, "warning"),
+    ],
+)
+def test_it_refuses_backtest_levels_it_cannot_replay_at_once(loaded, admin_client, params, field):
+    threshold = Threshold.objects.get(key="api_error_rate")
+    response = admin_client.get(f"/admin/alerts/threshold/{threshold.pk}/backtest/", params)
+    assert response.status_code == 400  # refused before any replay: the form bounds it
+    assert f"Cannot backtest these levels: {field}:" in response.content.decode()

@@ -4,15 +4,15 @@ from typing import Any
 
 from django.core.management.base import BaseCommand
 
-from alerts.cycle import evaluate_cycle
 from alerts.models import Check
+from alerts.tasks import run_cycle
 
 
 class Command(BaseCommand):
     help = "Run one evaluation cycle now and print the state of every check."
 
     def handle(self, *args: Any, **options: Any) -> None:
-        result = evaluate_cycle()
+        result = run_cycle()
         checks = Check.objects.select_related("threshold__metric").order_by("signature")
         width = max((len(c.signature) for c in checks), default=10)
         for check in checks:

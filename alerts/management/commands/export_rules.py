@@ -5,7 +5,7 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandParser
 
-from alerts.rules import export_rules, render
+from alerts.rules_export import export_rules, render
 
 
 class Command(BaseCommand):

@@ -5,8 +5,8 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
-from alerts.actions import load_playbook
-from metrics.playbook import DEFAULT_PATH, PlaybookError, load
+from controlpanel.playbook import DEFAULT_PATH, load, load_playbook
+from core.playbook_reader import PlaybookError
 
 
 class Command(BaseCommand):

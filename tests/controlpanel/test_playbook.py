@@ -1,15 +1,43 @@
+"""The playbook file as a whole: read with every problem at once, duplicate keys refused, and
+loaded into the database idempotently, keeping tuned thresholds, or not at all."""
+
 from __future__ import annotations
 
 import pytest
 from django.core.management import CommandError, call_command
 
 from alerts.models import Alert, Threshold
+from controlpanel.playbook import DEFAULT_PATH, parse
+from core.playbook_reader import PlaybookError
 from metrics.models import Dashboard, Metric
-from metrics.playbook import DEFAULT_PATH
 
-pytestmark = pytest.mark.django_db
+GOOD = DEFAULT_PATH.read_text()
 
 
+def problems_of(text: str) -> list[str]:
+    with pytest.raises(PlaybookError) as caught:
+        parse(text)
+    return caught.value.problems
+
+
+def test_it_refuses_duplicate_keys_that_yaml_would_overwrite():
+    text = GOOD.replace("  api_throughput:\n", "  api_throughput:\n    unit: rps\n", 1)
+    assert any("duplicate key 'unit'" in p for p in problems_of(text))
+
+
+def test_it_reports_every_problem_at_once():
+    text = GOOD.replace("for: 2m", "for: soon").replace(
+        "direction: above\n    warning: 85", "direction: sideways\n    warning: 85"
+    )
+    assert len(problems_of(text)) == 2
+
+
+def test_it_says_when_the_file_is_not_yaml():
+    [problem] = problems_of("metrics: [unclosed")
+    assert problem.startswith("not valid YAML")
+
+
+@pytest.mark.django_db
 def test_it_loads_every_metric_threshold_alert_and_dashboard(capsys):
     call_command("load_playbook")
     assert Metric.objects.count() == 27
@@ -32,6 +60,7 @@ def test_it_loads_every_metric_threshold_alert_and_dashboard(capsys):
     assert capsys.readouterr().out.startswith("63 created, 0 updated")
 
 
+@pytest.mark.django_db
 def test_it_changes_nothing_the_second_time(capsys):
     call_command("load_playbook")
     capsys.readouterr()
@@ -39,6 +68,7 @@ def test_it_changes_nothing_the_second_time(capsys):
     assert capsys.readouterr().out == "0 created, 0 updated\n"
 
 
+@pytest.mark.django_db
 def test_it_keeps_a_tuned_threshold_and_says_so(capsys, tmp_path):
     call_command("load_playbook")
     Threshold.objects.filter(key="api_error_rate").update(warning=2.0)
@@ -60,6 +90,7 @@ def test_it_keeps_a_tuned_threshold_and_says_so(capsys, tmp_path):
     )
 
 
+@pytest.mark.django_db
 def test_it_follows_the_playbook_for_untuned_thresholds(tmp_path):
     call_command("load_playbook")
     changed = tmp_path / "playbook.yaml"
@@ -68,6 +99,7 @@ def test_it_follows_the_playbook_for_untuned_thresholds(tmp_path):
     assert Threshold.objects.get(key="redis_hit_rate").warning == 88
 
 
+@pytest.mark.django_db
 def test_it_loads_nothing_from_a_file_with_a_problem(tmp_path):
     broken = tmp_path / "playbook.yaml"
     broken.write_text(DEFAULT_PATH.read_text().replace("for: 2m", "for: soon"))
@@ -76,6 +108,7 @@ def test_it_loads_nothing_from_a_file_with_a_problem(tmp_path):
     assert Metric.objects.count() == 0
 
 
+@pytest.mark.django_db
 def test_it_says_which_file_it_cannot_read(tmp_path):
     with pytest.raises(CommandError, match="cannot be read"):
         call_command("load_playbook", str(tmp_path / "missing.yaml"))

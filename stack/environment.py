@@ -1,0 +1,131 @@
+"""Where the local stack keeps its files, which ports and processes it runs, and the
+environment every one of its processes starts with."""
+
+from __future__ import annotations
+
+import os
+import secrets
+import urllib.parse
+from dataclasses import dataclass
+from pathlib import Path
+
+BASE_DIR = Path(__file__).resolve().parent.parent
+# Read as ``environment.VAR_DIR`` when used, not imported by name, so that a test moves it for
+# every module of the stack at once.
+VAR_DIR = Path(os.environ.get("VAR_DIR", BASE_DIR / "var"))
+
+
+@dataclass(frozen=True)
+class Port:
+    env: str
+    default: int
+    service: str
+
+    @property
+    def number(self) -> int:
+        raw = os.environ.get(self.env, "").strip()
+        if not raw:
+            return self.default
+        if not raw.isdigit() or not 0 < int(raw) < 65536:
+            raise SystemExit(f"{self.env}={raw!r} is not a TCP port number (1-65535).")
+        return int(raw)
+
+
+PORTS: tuple[Port, ...] = (
+    Port("WEB_PORT", 8000, "the web panel (gunicorn)"),
+    Port("REDIS_PORT", 6380, "the stack's Redis"),
+    Port("PROMETHEUS_PORT", 9090, "Prometheus"),
+    Port("ALERTMANAGER_PORT", 9093, "Alertmanager"),
+    Port("NODE_EXPORTER_PORT", 9100, "node_exporter"),
+    Port("REDIS_EXPORTER_PORT", 9121, "redis_exporter"),
+    Port("DEMO_WORKLOAD_PORT", 9200, "the demo workload"),
+    Port("DEMO_K8S_PORT", 8001, "the demo Kubernetes API"),
+)
+
+# Procfile entries and the ports each one listens on.
+PROCESSES: dict[str, tuple[str, ...]] = {
+    "web": ("WEB_PORT",),
+    "worker": (),
+    "beat": (),
+    "redis": ("REDIS_PORT",),
+    "prometheus": ("PROMETHEUS_PORT",),
+    "alertmanager": ("ALERTMANAGER_PORT",),
+    "node_exporter": ("NODE_EXPORTER_PORT",),
+    "redis_exporter": ("REDIS_EXPORTER_PORT",),
+    "demo": ("DEMO_WORKLOAD_PORT", "DEMO_K8S_PORT"),
+}
+
+
+def processes(user_env: dict[str, str]) -> list[str]:
+    """The processes to start. Pointing the panel at a real Prometheus, Alertmanager, Redis or
+    cluster (by setting its variable) leaves the local one, and the demo, out."""
+    skip: set[str] = set()
+    if user_env.get("PROMETHEUS_URL"):
+        skip |= {"prometheus", "node_exporter", "redis_exporter", "demo"}
+    if user_env.get("ALERTMANAGER_URL"):
+        skip.add("alertmanager")
+    if user_env.get("REDIS_URL"):
+        skip |= {"redis", "redis_exporter", "demo"}
+    if user_env.get("KUBECONFIG") or user_env.get("DEMO_MODE", "1").lower() in (
+        "0",
+        "false",
+        "no",
+        "off",
+    ):
+        skip.add("demo")
+    return [name for name in PROCESSES if name not in skip]
+
+
+def port(env: str) -> int:
+    return next(p for p in PORTS if p.env == env).number
+
+
+def _secret(name: str, nbytes: int = 48) -> Path:
+    """A secret generated once and kept, so sessions and webhooks survive restarts."""
+    path = VAR_DIR / "secrets" / name
+    if not path.exists():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.parent.chmod(0o700)
+        path.write_text(secrets.token_urlsafe(nbytes))
+        path.chmod(0o600)
+    return path
+
+
+def _with_database(url: str, number: int) -> str:
+    """The same Redis server, another database: redis://host:port/0 -> redis://host:port/N."""
+    parts = urllib.parse.urlsplit(url)
+    return urllib.parse.urlunsplit(parts._replace(path=f"/{number}"))
+
+
+def stack_environment() -> dict[str, str]:
+    """The environment every process of the stack runs with. Values the user exported win,
+    so `DATABASE_URL=postgres://... make run` works."""
+    web, redis = port("WEB_PORT"), port("REDIS_PORT")
+    defaults = {
+        "DJANGO_SETTINGS_MODULE": "controlpanel.settings",
+        "DEMO_MODE": "1",
+        "DEBUG": "0",
+        # The stack serves plain HTTP on loopback; production keeps the HTTPS defaults.
+        "USE_HTTPS": "0",
+        "SECRET_KEY_FILE": str(_secret("secret_key")),
+        "ALERTMANAGER_WEBHOOK_TOKEN_FILE": str(_secret("alertmanager_webhook_token", 32)),
+        "ALLOWED_HOSTS": "127.0.0.1,localhost,[::1]",
+        "REDIS_URL": f"redis://127.0.0.1:{redis}/0",
+        # The cache shares the Redis of REDIS_URL (the user's, when given), in database 1.
+        "CACHE_URL": _with_database(os.environ.get("REDIS_URL") or f"redis://127.0.0.1:{redis}", 1),
+        "PROMETHEUS_URL": f"http://127.0.0.1:{port('PROMETHEUS_PORT')}",
+        "ALERTMANAGER_URL": f"http://127.0.0.1:{port('ALERTMANAGER_PORT')}",
+        "PANEL_URL": f"http://127.0.0.1:{web}",
+        "EVALUATION_INTERVAL": "15",
+        "KUBECONFIG": str(VAR_DIR / "kubeconfig"),
+        # The demo workload drives cache traffic in its own database of the stack's Redis.
+        "DEMO_CACHE_URL": f"redis://127.0.0.1:{redis}/2",
+        "VAR_DIR": str(VAR_DIR),
+        "PYTHONUNBUFFERED": "1",
+    }
+    for p in PORTS:
+        defaults[p.env] = str(p.number)
+    env = dict(os.environ)
+    for key, value in defaults.items():
+        env.setdefault(key, value)
+    return env
