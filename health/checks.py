@@ -117,6 +117,8 @@ def check_prometheus() -> prometheus.Reachability:
 def _probe_prometheus() -> prometheus.Reachability:
     key = f"{_PROMETHEUS_CACHE_KEY}:{settings.PROMETHEUS_URL}"
     result = prometheus.check_reachable()
+    if not result.is_reachable and (result.error or "").endswith(prometheus.BUDGET_SPENT):
+        return result  # not a probe: the page ran out of time before it could ask
     PROMETHEUS_UP.set(1 if result.is_reachable else 0)
     try:
         cache.set(key, asdict(result), _PROMETHEUS_CACHE_SECONDS)

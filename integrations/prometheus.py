@@ -6,14 +6,16 @@ only here when a failure must be forced.
 
 from __future__ import annotations
 
+import contextvars
 import hashlib
 import math
 import os
 import socket
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
 from dataclasses import dataclass
 from functools import partial
 from typing import TypeVar
@@ -81,6 +83,35 @@ class QueryResult:
 
 
 _local = threading.local()
+
+# The time by which every Prometheus call of the current request must be done (a monotonic
+# clock reading), or None for no budget. A context variable, carried to the query threads
+# by ``started``, so a page's charts and its banner probe share one budget.
+_deadline: contextvars.ContextVar[float | None] = contextvars.ContextVar(
+    "prometheus_deadline", default=None
+)
+BUDGET_SPENT = "the page's time budget for Prometheus was spent"
+
+
+@contextmanager
+def deadline(seconds: float) -> Iterator[None]:
+    """Every Prometheus call made inside, here and on the query threads it starts, ends within
+    ``seconds`` from now in all: a hanging Prometheus costs a page its budget, not a timeout
+    per call, one after the other."""
+    token = _deadline.set(time.monotonic() + seconds)
+    try:
+        yield
+    finally:
+        _deadline.reset(token)
+
+
+def _within_budget(timeout: float) -> float | None:
+    """A call's timeout cut to what the budget has left; None when nothing is left."""
+    end = _deadline.get()
+    if end is None:
+        return timeout
+    left = end - time.monotonic()
+    return None if left < 0.01 else min(timeout, left)
 
 
 def instant_query(
@@ -225,7 +256,8 @@ def started(calls: list[Callable[[], T]]) -> Callable[[], list[T]]:
     if getattr(_on_query_thread, "value", False):
         results = [call() for call in calls]
         return lambda: results
-    futures = [_pool().submit(call) for call in calls]
+    # Each call runs in a copy of the caller's context: it keeps the caller's deadline.
+    futures = [_pool().submit(contextvars.copy_context().run, call) for call in calls]
     return lambda: [future.result() for future in futures]
 
 
@@ -394,7 +426,10 @@ def _request(
     """The one path to Prometheus's HTTP API: the response, or the failure when there is none
     (timeout, unreachable)."""
     base = (url or settings.PROMETHEUS_URL).rstrip("/")
-    timeout = timeout or max(settings.PROMETHEUS_TIMEOUT, 5.0)
+    budgeted = _within_budget(timeout or max(settings.PROMETHEUS_TIMEOUT, 5.0))
+    if budgeted is None:
+        return ApiResult(failure=QueryFailure.TIMEOUT, reason=BUDGET_SPENT)
+    timeout = budgeted
     try:
         return _session().request(
             method,

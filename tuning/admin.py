@@ -21,6 +21,7 @@ from alerts.evaluation import Rule
 from alerts.models import Alert, Check, Threshold, TuningNote
 from core import formatting
 from core.choices import State, badness_rank
+from integrations import prometheus
 from metrics import charts
 from metrics.models import Metric
 from tuning import actions as tuning
@@ -33,6 +34,9 @@ from tuning.forms import (
     ThresholdTuningForm,
     TuningNoteForm,
 )
+
+# Seconds a backtest may spend on Prometheus (30 days of one metric, cold, took up to 2.3 s).
+BACKTEST_BUDGET = 10.0
 
 
 @admin.register(Alert)
@@ -295,7 +299,7 @@ class ThresholdAdmin(admin.ModelAdmin):
         figure = None
         if outcome.series:
             unit = "percent" if threshold.relative_to else threshold.metric.unit
-            result = backtest.prometheus.RangeResult(threshold.metric.query, tuple(outcome.series))
+            result = prometheus.RangeResult(threshold.metric.query, tuple(outcome.series))
             figure = charts.trend_figure(result, unit, lines)
             # proposed levels solid, current dashed
             for shape, (label, _, _) in zip(figure["layout"]["shapes"], lines, strict=True):
