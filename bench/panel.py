@@ -65,7 +65,7 @@ def bench_overview_ratio() -> None:
     from metrics.models import Dashboard
 
     client = Client()
-    client.login(username="sre", password=PASSWORD)
+    client.force_login(User.objects.get(username="sre"))
     board = Dashboard.objects.get(slug="leanvibe-overview")
     queries = [p.metric.query for p in board.panels.select_related("metric")]
     seconds, step = RANGES["6h"]

@@ -7,6 +7,7 @@ import re
 from typing import Any
 
 from django import forms
+from django.core.validators import MaxLengthValidator
 from django.db.models import Q
 
 from alerts.evaluation import Rule
@@ -30,23 +31,51 @@ NOTE_HELP = (
 )
 
 
-def _duration(value: str) -> str:
+# A sustained-for beyond a day is a threshold that never alerts in time; Prometheus's rule
+# and the backtest's replay are both sized by it.
+MAX_FOR = 86400
+# Free text and queries: clear limits, said next to the field.
+NOTE_MAX = 2000
+QUERY_MAX = 4000
+
+
+def _duration(value: str, *, maximum: float | None = None, limit_text: str = "") -> str:
     value = (value or "").strip()
     if not value:
         raise forms.ValidationError("Give a duration such as 0s (at once), 30s, 5m or 1h.")
+    if len(value) > 20:
+        raise forms.ValidationError("A duration is at most 20 characters, like 1h30m.")
     try:
-        duration_seconds(value)
+        seconds = duration_seconds(value)
     except ValueError as exc:
         raise forms.ValidationError(f"{exc}.", code="duration") from exc
+    if maximum is not None and seconds > maximum:
+        raise forms.ValidationError(f"At most {limit_text} ({value} given).", code="too_long")
     return value
 
 
-class ThresholdTuningForm(forms.ModelForm):
-    tuning_note = forms.CharField(
-        widget=forms.Textarea(attrs={"rows": 3, "cols": 80}),
-        help_text=NOTE_HELP,
-        label="Alert-tuning note",
+def _limit(field: forms.Field, limit: int) -> None:
+    """Bound a text field a model leaves unbounded, and say so beside it."""
+    assert isinstance(field, forms.CharField)
+    field.max_length = limit
+    field.validators.append(MaxLengthValidator(limit))
+    field.widget.attrs["maxlength"] = str(limit)
+    field.help_text = f"{field.help_text} At most {limit:,} characters.".strip()
+
+
+def _note_field(label: str, help_text: str = "", rows: int = 3) -> forms.CharField:
+    """A required note with its limit said beside it."""
+    limit = f"At most {NOTE_MAX:,} characters."
+    return forms.CharField(
+        max_length=NOTE_MAX,
+        widget=forms.Textarea(attrs={"rows": rows, "cols": 80}),
+        help_text=f"{help_text} {limit}".strip(),
+        label=label,
     )
+
+
+class ThresholdTuningForm(forms.ModelForm):
+    tuning_note = _note_field("Alert-tuning note", NOTE_HELP)
 
     class Meta:
         model = Threshold
@@ -64,8 +93,8 @@ class ThresholdTuningForm(forms.ModelForm):
         ]
         help_texts = {
             "scope": 'Labels the check is kept to, e.g. {"tenant_tier": "enterprise"}; {} for all.',
-            "for_warning": "How long the warning level must hold: 0s, 30s, 5m, 1h.",
-            "for_critical": "How long the critical level must hold.",
+            "for_warning": "How long the warning level must hold: 0s, 30s, 5m, 1h (at most 1d).",
+            "for_critical": "How long the critical level must hold (at most 1d).",
             "relative_to": (
                 "Leave empty for an absolute threshold; a past window such as 7d or 30d makes "
                 "the levels percent changes against it (-10 means 10 % below)."
@@ -82,10 +111,12 @@ class ThresholdTuningForm(forms.ModelForm):
         return str(key)
 
     def clean_for_warning(self) -> str:
-        return _duration(self.cleaned_data.get("for_warning", ""))
+        return _duration(self.cleaned_data.get("for_warning", ""), maximum=MAX_FOR, limit_text="1d")
 
     def clean_for_critical(self) -> str:
-        return _duration(self.cleaned_data.get("for_critical", ""))
+        return _duration(
+            self.cleaned_data.get("for_critical", ""), maximum=MAX_FOR, limit_text="1d"
+        )
 
     def clean_relative_to(self) -> str:
         value = (self.cleaned_data.get("relative_to") or "").strip()
@@ -165,11 +196,7 @@ def _has_runbook(alert: Alert) -> bool:
 
 
 class AlertForm(forms.ModelForm):
-    tuning_note = forms.CharField(
-        widget=forms.Textarea(attrs={"rows": 2, "cols": 80}),
-        help_text=NOTE_HELP,
-        label="Alert-tuning note",
-    )
+    tuning_note = _note_field("Alert-tuning note", NOTE_HELP, rows=2)
     severities = forms.MultipleChoiceField(
         choices=Severity.choices,
         widget=forms.CheckboxSelectMultiple,
@@ -212,6 +239,13 @@ class MetricForm(forms.ModelForm):
             "description",
             "impact",
         ]
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        for name in ("query", "volume_query", "scoped_query"):
+            _limit(self.fields[name], QUERY_MAX)
+        for name in ("description", "impact"):
+            _limit(self.fields[name], NOTE_MAX)
 
     def clean_query(self) -> str:
         query = self.cleaned_data["query"].strip()
@@ -281,8 +315,13 @@ class TuningNoteForm(forms.ModelForm):
         fields = ["alert", "threshold", "note"]
         help_texts = {
             "threshold": "Optional: the threshold the note is about.",
-            "note": "What you validated: was the alert real, did it reach the right people?",
+            "note": "What you validated: was the alert real, did it reach the right people? "
+            f"At most {NOTE_MAX:,} characters.",
         }
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        _limit(self.fields["note"], NOTE_MAX)
 
     def clean(self) -> dict[str, Any]:
         data = super().clean() or {}
@@ -293,10 +332,7 @@ class TuningNoteForm(forms.ModelForm):
 
 
 class RestoreForm(forms.Form):
-    note = forms.CharField(
-        widget=forms.Textarea(attrs={"rows": 2, "cols": 60}),
-        label="Why restore this version",
-    )
+    note = _note_field("Why restore this version", rows=2)
 
 
 # A backtest replays 30 days: a sustained-for longer than that could never fire in it, and an

@@ -430,3 +430,31 @@ def test_it_refuses_backtest_levels_it_cannot_replay_at_once(loaded, admin_clien
     response = admin_client.get(f"/admin/alerts/threshold/{threshold.pk}/backtest/", params)
     assert response.status_code == 400  # refused before any replay: the form bounds it
     assert f"Cannot backtest these levels: {field}:" in response.content.decode()
+
+
+@pytest.mark.parametrize(
+    ("changes", "message"),
+    [
+        ({"for_warning": "36500d"}, "At most 1d (36500d given)."),
+        ({"for_critical": "99999999999d"}, "At most 1d (99999999999d given)."),
+        ({"for_warning": "1" * 30 + "s"}, "at most 20 characters (it has 31)"),
+        ({"tuning_note": "x" * 2001}, "at most 2000 characters (it has 2001)"),
+    ],
+)
+def test_it_bounds_what_a_threshold_change_may_hold(
+    loaded, admin_client, published, changes, message
+):
+    threshold = Threshold.objects.get(key="api_error_rate")
+    data = form_data(threshold, warning=2, tuning_note="try 2") | changes
+    page = admin_client.post(change_url(threshold), data).content.decode()
+    assert message in page.replace("&#x27;", "'")
+    threshold.refresh_from_db()
+    assert threshold.warning == 1 and not TuningNote.objects.exists() and not published
+
+
+def test_it_says_the_limits_beside_the_fields(loaded, admin_client):
+    threshold = Threshold.objects.get(key="api_error_rate")
+    page = admin_client.get(change_url(threshold)).content.decode()
+    assert "At most 2,000 characters." in page
+    assert "(at most 1d)" in page
+    assert 'maxlength="4000"' in admin_client.get("/admin/metrics/metric/add/").content.decode()
