@@ -57,6 +57,7 @@ def login() -> requests.Session:
 
 
 def bench_overview_ratio() -> None:
+    from django.contrib.auth.models import User
     from django.core.cache import cache
     from django.test import Client
 
