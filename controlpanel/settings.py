@@ -9,9 +9,12 @@ secret key.
 
 from __future__ import annotations
 
+from datetime import timedelta
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import dj_database_url
+from csp.constants import NONE, SELF
 from django.core.exceptions import ImproperlyConfigured
 
 from controlpanel.env import env_bool, env_int, env_list, env_str, env_time, env_url
@@ -47,6 +50,8 @@ INSTALLED_APPS = [
     "django.contrib.messages",
     "django.contrib.staticfiles",
     "django_htmx",
+    "axes",
+    "csp",
     "template_partials",
     "django_celery_beat",
     "controlpanel",
@@ -64,6 +69,7 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "health.observability.RequestMetricsMiddleware",
+    "controlpanel.middleware.PrometheusBudgetMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -75,6 +81,9 @@ MIDDLEWARE = [
     "django_htmx.middleware.HtmxMiddleware",
     # Every view needs a login unless it says otherwise with @login_not_required.
     "django.contrib.auth.middleware.LoginRequiredMiddleware",
+    "csp.middleware.CSPMiddleware",
+    # Last, as django-axes asks: it turns a locked-out login into the lockout page.
+    "axes.middleware.AxesMiddleware",
 ]
 
 ROOT_URLCONF = "controlpanel.urls"
@@ -184,10 +193,53 @@ if env_bool("TRUST_X_FORWARDED_PROTO", False):
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
 SESSION_COOKIE_HTTPONLY = True
 X_FRAME_OPTIONS = "DENY"
+SECURE_CONTENT_TYPE_NOSNIFF = True
+SECURE_REFERRER_POLICY = "same-origin"
+SECURE_CROSS_ORIGIN_OPENER_POLICY = "same-origin"
+# Content-Security-Policy (django-csp): scripts only from the panel's own static files (htmx,
+# plotly and the page scripts are served from static/, never a CDN), no inline script, no eval.
+# Styles allow inline: plotly and htmx set element styles as they draw.
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": [SELF],
+        "script-src": [SELF],
+        "style-src": [SELF, "'unsafe-inline'"],
+        "img-src": [SELF, "data:"],
+        "font-src": [SELF],
+        "connect-src": [SELF],
+        "object-src": [NONE],
+        "base-uri": [SELF],
+        "form-action": [SELF],
+        "frame-ancestors": [NONE],
+    }
+}
+
+# Login throttling (django-axes): after LOGIN_FAILURE_LIMIT failed logins for one username, or
+# from one address, further attempts are refused for LOGIN_LOCKOUT_MINUTES. The failures live
+# in the database, so every web process sees the same count; lockouts are logged (logger
+# "axes") and listed in the admin under "Axes".
+AUTHENTICATION_BACKENDS = [
+    "axes.backends.AxesStandaloneBackend",
+    "django.contrib.auth.backends.ModelBackend",
+]
+AXES_FAILURE_LIMIT = env_int("LOGIN_FAILURE_LIMIT", 5, minimum=1)
+AXES_COOLOFF_TIME = timedelta(minutes=env_int("LOGIN_LOCKOUT_MINUTES", 15, minimum=1))
+AXES_LOCKOUT_PARAMETERS = ["username", "ip_address"]
+AXES_RESET_ON_SUCCESS = True
+AXES_LOCKOUT_TEMPLATE = "registration/locked_out.html"
+# The client's address as the web server saw it; behind a proxy that sets X-Forwarded-For
+# (and strips a client's own), TRUST_X_FORWARDED_FOR=1 counts failures per real client.
+TRUST_X_FORWARDED_FOR = env_bool("TRUST_X_FORWARDED_FOR", False)
+AXES_IPWARE_META_PRECEDENCE_ORDER = (
+    ["HTTP_X_FORWARDED_FOR", "REMOTE_ADDR"] if TRUST_X_FORWARDED_FOR else ["REMOTE_ADDR"]
+)
 
 # External systems. Each has one module that talks to it (see the README's code map).
 PROMETHEUS_URL = env_url("PROMETHEUS_URL", "http://127.0.0.1:9090")
 PROMETHEUS_TIMEOUT = float(env_int("PROMETHEUS_TIMEOUT_MS", 2000, minimum=50)) / 1000
+# Seconds a page may spend on Prometheus in all (charts and banner together): 1.8 leaves the
+# rest of 2 s for the page itself when Prometheus hangs.
+PAGE_PROMETHEUS_BUDGET = float(env_int("PAGE_PROMETHEUS_BUDGET_MS", 1800, minimum=100)) / 1000
 ALERTMANAGER_URL = env_url("ALERTMANAGER_URL", "http://127.0.0.1:9093")
 ALERTMANAGER_WEBHOOK_TOKEN = env_str("ALERTMANAGER_WEBHOOK_TOKEN", "") or ""
 KUBECONFIG = env_str("KUBECONFIG", "") or ""
@@ -254,11 +306,43 @@ RUNBOOK_WORKLOADS = env_list(
 RUNBOOK_CONFIGMAPS = env_list("RUNBOOK_CONFIGMAPS", ["leanvibe-config"])
 RUNBOOK_SCALE_MIN = env_int("RUNBOOK_SCALE_MIN", 1, minimum=0)
 RUNBOOK_SCALE_MAX = env_int("RUNBOOK_SCALE_MAX", 10, minimum=1)
-# Placeholders of the playbook's actions: the API the probes time, the backend's own address
-# (its /health/db), the payment provider's account endpoint (credential from the environment).
+# Where runbook actions may send a request: named targets, each with its URL and, if it has
+# one, the NAME of the variable holding its credential (read when an action runs, sent to that
+# URL only, never shown). The playbook and the forms name a target and at most a path on its
+# host; no user value picks a host, a port or a variable (a form field that named the variable
+# once sent REDIS_URL's value to a URL of the user's choosing). The API the probes time, the
+# backend's own address (its /health/db), the payment provider's account endpoint.
 RUNBOOK_API_URL = env_url("RUNBOOK_API_URL", "http://127.0.0.1:9200")
 RUNBOOK_BACKEND_URL = env_url("RUNBOOK_BACKEND_URL", RUNBOOK_API_URL)
 RUNBOOK_DEPENDENCY_URL = env_url("RUNBOOK_DEPENDENCY_URL", "https://api.stripe.com/v1/account")
+
+
+def _http_target(variable: str, url: str, credential_env: str = "") -> dict[str, str]:
+    """A runbook target: ``scheme://host[:port][/path]`` and nothing else. A user, password or
+    query in the URL would show in every run's output; a credential is named apart."""
+    parts = urlsplit(url)
+    if "@" in parts.netloc or parts.query or parts.fragment:
+        # Not echoed: the value may hold a password.
+        raise ImproperlyConfigured(
+            f"{variable}: a runbook target is scheme://host[:port][/path], without a user, "
+            "password, query or fragment."
+        )
+    try:
+        port = parts.port  # raises on a port that is not a number or out of range
+    except ValueError as exc:
+        raise ImproperlyConfigured(f"{variable}={url!r} has a bad port: {exc}.") from exc
+    if parts.scheme not in ("http", "https") or not parts.hostname or port == 0:
+        raise ImproperlyConfigured(f"{variable}={url!r} is not an http(s) URL with a host.")
+    return {"url": url, "credential_env": credential_env}
+
+
+RUNBOOK_HTTP_TARGETS = {
+    "api": _http_target("RUNBOOK_API_URL", RUNBOOK_API_URL),
+    "backend": _http_target("RUNBOOK_BACKEND_URL", RUNBOOK_BACKEND_URL),
+    "payments": _http_target(
+        "RUNBOOK_DEPENDENCY_URL", RUNBOOK_DEPENDENCY_URL, credential_env="STRIPE_SECRET_KEY"
+    ),
+}
 # The application cache the Redis actions act on (the demo drives traffic against db 2).
 RUNBOOK_REDIS_URL = env_url("RUNBOOK_REDIS_URL", "redis://127.0.0.1:6380/2")
 # Neo4j actions run only when NEO4J_URL is set (the page says so otherwise).

@@ -2,9 +2,12 @@
 
 ``python -m stack setup`` writes secrets and the generated configuration of Prometheus,
 Alertmanager and Redis, migrates, collects static files and seeds the demo users.
-``python -m stack run`` checks that every port is free, starts the Procfile with honcho, waits
-for ``/health`` and prints the URL and the logins. Ctrl-C stops every child (honcho signals
-each process group, then kills what is left after a few seconds).
+``python -m stack run`` checks that every port is free, starts every process under Debian's
+supervisord (``stack.supervision``: a process that exits is restarted, with a back-off while it
+keeps failing, and each restart is logged), waits for ``/health`` and every port, and prints the
+URL, the logins and which services are up. Ctrl-C stops every child (supervisord sends SIGTERM
+to each one's process group, then SIGKILL to what is left after a few seconds).
+``python -m stack env`` prints the stack's variables as ``export`` lines for a shell.
 
 Every port can be moved with the environment variable named in ``PORTS``; everything written
 lives under ``var/`` so it survives restarts and never enters git.

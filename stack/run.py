@@ -1,13 +1,12 @@
 """``python -m stack run``: check that every port is free, write the demo history in the
-background, start the Procfile with honcho, wait for ``/health``, print the URL and the
-logins, and stop everything on Ctrl-C."""
+background, start the processes under supervisord, wait for ``/health`` and every port, print
+the URL, the logins and which services are up, and stop everything on Ctrl-C."""
 
 from __future__ import annotations
 
 import os
 import signal
 import socket
-import subprocess
 import sys
 import threading
 import time
@@ -18,9 +17,18 @@ from pathlib import Path
 from demo.backfill import backfill
 from stack import environment
 from stack.configuration import write_configuration
-from stack.environment import BASE_DIR, PORTS, PROCESSES, Port
+from stack.environment import PORTS, PROCESSES, Port
+from stack.programs import VENV_BIN, programs
+from stack.supervision import (
+    ProcessStatus,
+    Supervisor,
+    log_dir,
+    log_path,
+    missing_commands,
+    wait_until,
+    write_config,
+)
 
-VENV_BIN = Path(sys.executable).parent
 FIRST_START_TIMEOUT = 180
 
 
@@ -53,18 +61,18 @@ def port_taken_message(taken: list[Port], env: dict[str, str]) -> str:
     return "\n".join(lines)
 
 
-def wait_for_health(url: str, deadline: float, honcho: subprocess.Popen) -> bool:
-    while time.monotonic() < deadline:
-        if honcho.poll() is not None:
-            return False
-        try:
-            with urllib.request.urlopen(f"{url}/health", timeout=2) as response:  # noqa: S310
-                if response.status == 200:
-                    return True
-        except (urllib.error.URLError, OSError):
-            pass
-        time.sleep(0.5)
-    return False
+def is_listening(port: int) -> bool:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.settimeout(0.5)
+        return sock.connect_ex(("127.0.0.1", port)) == 0
+
+
+def is_healthy(url: str) -> bool:
+    try:
+        with urllib.request.urlopen(f"{url}/health", timeout=2) as response:  # noqa: S310
+            return bool(response.status == 200)
+    except (urllib.error.URLError, OSError):
+        return False
 
 
 def banner(env: dict[str, str]) -> str:
@@ -72,8 +80,6 @@ def banner(env: dict[str, str]) -> str:
     password = env.get("DEMO_PASSWORD", "leanvibe-demo")
     return "\n".join(
         [
-            "",
-            "=" * 72,
             f"  LeanVibe control panel is up:  {url}",
             f"  Logins (password {password!r}):",
             "    sre, sre2  — SRE on call      business — business staff",
@@ -83,10 +89,50 @@ def banner(env: dict[str, str]) -> str:
             f"  Health       {url}/health",
             f"  Demo         workload http://127.0.0.1:{env['DEMO_WORKLOAD_PORT']}/scenarios, "
             f"cluster http://127.0.0.1:{env['DEMO_K8S_PORT']} (KUBECONFIG={env['KUBECONFIG']})",
-            "  Stop everything with Ctrl-C. Data stays in var/.",
-            "=" * 72,
-            "",
         ]
+    )
+
+
+def _is_waiting_for_history(name: str) -> bool:
+    # The demo's supervised command sleeps (``after-backfill``) until the history's counters
+    # are saved: about a minute on the first start. It is not down, and nothing is wrong.
+    return name == "demo" and backfill_pending().exists()
+
+
+def status_table(names: list[str], statuses: dict[str, ProcessStatus], env: dict[str, str]) -> str:
+    """One line per process: supervisord's state and pid, and whether each of its ports
+    answers a connection right now (a RUNNING process may still be opening its port)."""
+    rows = [("process", "state", "pid", "ports")]
+    for name in names:
+        status = statuses.get(name)
+        ports = ", ".join(
+            f"{env[port_env]} {'up' if is_listening(int(env[port_env])) else 'DOWN'}"
+            for port_env in PROCESSES[name]
+        )
+        if _is_waiting_for_history(name):
+            ports = "starts once the demo history's counters are written"
+        rows.append(
+            (
+                name,
+                status.state if status else "UNKNOWN",
+                str(status.pid) if status and status.pid else "-",
+                ports or "-",
+            )
+        )
+    widths = [max(len(row[i]) for row in rows) for i in range(3)]
+    return "\n".join(
+        f"  {row[0]:<{widths[0]}}  {row[1]:<{widths[1]}}  {row[2]:>{widths[2]}}  {row[3]}"
+        for row in rows
+    )
+
+
+def is_up(names: list[str], statuses: dict[str, ProcessStatus], env: dict[str, str]) -> bool:
+    """Every process RUNNING and every port answering (the demo's once it may start)."""
+    return all(name in statuses and statuses[name].state == "RUNNING" for name in names) and all(
+        is_listening(int(env[p]))
+        for name in names
+        if not _is_waiting_for_history(name)
+        for p in PROCESSES[name]
     )
 
 
@@ -95,18 +141,23 @@ def backfill_pending() -> Path:
     return environment.VAR_DIR / "demo" / "backfill.pending"
 
 
+def hold_demo() -> None:
+    """Make the demo wait (``after-backfill``) until the history's counters are saved."""
+    pending = backfill_pending()
+    pending.parent.mkdir(parents=True, exist_ok=True)
+    pending.touch()
+
+
 def start_backfill(env: dict[str, str]) -> threading.Thread:
     """Write the demo history in the background while the stack starts. The demo workload waits
     (``after-backfill``) only until the counters it continues from are saved; Prometheus loads
     the history blocks at its next reload, within a minute of their writing."""
     days = float(env.get("DEMO_HISTORY_DAYS") or 35)
     port = int(env["REDIS_EXPORTER_PORT"])
-    pending = backfill_pending()
-    pending.parent.mkdir(parents=True, exist_ok=True)
-    pending.touch()
+    hold_demo()
 
     def release_demo() -> None:
-        pending.unlink(missing_ok=True)
+        backfill_pending().unlink(missing_ok=True)
 
     def work() -> None:
         try:
@@ -131,61 +182,102 @@ def exec_after_backfill(command: list[str], timeout: float = 600) -> None:
     pending = backfill_pending()
     while pending.exists() and time.monotonic() < deadline:
         time.sleep(0.5)
-    os.execvp(command[0], command)  # noqa: S606 - the Procfile's own command line
+    os.execvp(command[0], command)  # noqa: S606 - the stack's own command line
 
 
 def run(env: dict[str, str], names: list[str]) -> int:
+    """Start ``names`` under supervisord and stay in the foreground until SIGINT or SIGTERM
+    (or until supervisord itself ends); returns the exit code for `make run`."""
     taken = taken_ports(env, names)
     if taken:
         print(port_taken_message(taken, env), file=sys.stderr)
         return 2
     write_configuration(env)
-    if "demo" in names and "prometheus" in names:
-        start_backfill(env)
-    env = {**env, "PATH": f"{VENV_BIN}{os.pathsep}{env.get('PATH', '')}"}
-    procfile = str(BASE_DIR / "Procfile")
-    honcho = subprocess.Popen(
-        [
-            str(VENV_BIN / "honcho"),
-            "start",
-            "--no-colour",
-            "-f",
-            procfile,
-            "-d",
-            str(BASE_DIR),
-            *names,
-        ],
-        env=env,
-    )
-
-    stop_requested = False
-
-    def forward(signum: int, _frame: object) -> None:
-        # Ctrl-C reaches honcho through the terminal's process group already (a second signal
-        # is harmless to it); a signal sent to us alone (make, a supervisor, a test) must reach
-        # it too. We then wait for honcho to finish stopping its children.
-        nonlocal stop_requested
-        stop_requested = True
-        if honcho.poll() is None:
-            honcho.send_signal(signum)
-
-    signal.signal(signal.SIGTERM, forward)
-    signal.signal(signal.SIGINT, forward)
-    deadline = time.monotonic() + FIRST_START_TIMEOUT
-    if wait_for_health(env["PANEL_URL"], deadline, honcho):
-        print(banner(env), flush=True)
-    elif honcho.poll() is None:
+    chosen = [program for name, program in programs(env).items() if name in names]
+    missing = missing_commands(chosen)
+    if missing:
         print(
-            f"The panel did not answer {env['PANEL_URL']}/health in time; see the log lines above.",
+            "Cannot start the local stack; not installed: " + "; ".join(missing),
             file=sys.stderr,
-            flush=True,
         )
-    returncode = honcho.wait()
-    if stop_requested:
-        print("Local stack stopped; its data stays in var/.", flush=True)
+        return 2
+    backfilling = "demo" in names and "prometheus" in names
+    if backfilling:
+        hold_demo()  # before supervisord spawns the demo
+    else:
+        backfill_pending().unlink(missing_ok=True)  # left by a run that was killed
+    env = {**env, "PATH": f"{VENV_BIN}{os.pathsep}{env.get('PATH', '')}"}
+    supervisor = Supervisor(write_config(chosen))
+
+    stop_requested = threading.Event()
+    stop_started = 0.0
+
+    def stop(signum: int, _frame: object) -> None:
+        # Ctrl-C in a terminal reaches supervisord through the process group already (a second
+        # signal changes nothing for it); a signal sent to us alone (make on SIGTERM, a test)
+        # must reach it too. We then wait until it has stopped every process. (No print here:
+        # a handler that writes to stdout while the main thread does raises a reentrant call.)
+        nonlocal stop_started
+        if not stop_requested.is_set():
+            stop_started = time.monotonic()
+        stop_requested.set()
+        supervisor.stop(signal.SIGTERM)
+
+    signal.signal(signal.SIGTERM, stop)
+    signal.signal(signal.SIGINT, stop)
+    if stop_requested.is_set():  # stopped before anything started
+        return 0
+    supervisor.start(env)
+    if backfilling:
+        start_backfill(env)
+
+    def finished() -> bool:
+        return stop_requested.is_set() or not supervisor.is_alive()
+
+    deadline = time.monotonic() + FIRST_START_TIMEOUT
+    if "web" in names:
+        wait_until(lambda: finished() or is_healthy(env["PANEL_URL"]), deadline, 0.5)
+        if not finished() and not is_healthy(env["PANEL_URL"]):
+            print(
+                f"The panel did not answer {env['PANEL_URL']}/health in time; "
+                f"see {log_path('web')}.",
+                file=sys.stderr,
+                flush=True,
+            )
+    statuses: dict[str, ProcessStatus] = {}
+
+    def everything_up() -> bool:
+        nonlocal statuses
+        if finished():
+            return True
+        statuses = supervisor.status()
+        # A process supervisord gave up on will not come up by waiting: show the table now.
+        gave_up = any(status.state == "FATAL" for status in statuses.values())
+        return gave_up or is_up(names, statuses, env)
+
+    wait_until(everything_up, deadline, 0.5)
+    if not finished():
+        lines = ["", "=" * 72]
+        if "web" in names:
+            lines += [banner(env), ""]
+        lines += [
+            status_table(names, statuses, env),
+            "",
+            f"  Logs: {log_dir()}/<process>.log; exits and restarts above and in supervisord.log",
+            f"  Control: supervisorctl -c {supervisor.config} status",
+            "           (or restart services:prometheus, tail -f apps:web, ...)",
+            "  Stop everything with Ctrl-C. Data stays in var/.",
+            "=" * 72,
+            "",
+        ]
+        print("\n".join(lines), flush=True)
+    returncode = supervisor.wait()
+    if stop_requested.is_set():
+        took = time.monotonic() - stop_started
+        print(f"Local stack stopped in {took:.1f}s; its data stays in var/.", flush=True)
         return 0
     print(
-        f"A process of the local stack exited (code {returncode}); everything was stopped.",
+        f"supervisord exited (code {returncode}); it stops every process it ran.",
         file=sys.stderr,
         flush=True,
     )

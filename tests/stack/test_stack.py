@@ -1,5 +1,5 @@
 """The local stack behind `make run`: generated configuration that the real tools accept,
-clear port conflicts, and a full start / Ctrl-C cycle that leaves nothing listening."""
+clear port conflicts, and a full start / kill / Ctrl-C cycle that leaves nothing listening."""
 
 from __future__ import annotations
 
@@ -17,9 +17,10 @@ import urllib.request
 import pytest
 import yaml
 
-from stack import configuration, environment
+from stack import configuration, environment, supervision
 from tests import services
-from tests.helpers import REPO, clean_env
+from tests.helpers import REPO, clean_env, run_manage
+from tests.stack.helpers import is_alive, wait_for
 
 
 def _env_with_free_ports(tmp_path, **extra: str) -> dict[str, str]:
@@ -209,8 +210,11 @@ def _listening(port: int) -> bool:
 
 
 @pytest.mark.services
-def test_it_starts_the_whole_stack_and_ctrl_c_stops_every_process(tmp_path):
+def test_it_starts_the_whole_stack_restarts_a_killed_process_and_ctrl_c_stops_everything(
+    tmp_path, monkeypatch
+):
     env = _env_with_free_ports(tmp_path)
+    monkeypatch.setattr(environment, "VAR_DIR", tmp_path / "var")
     setup = subprocess.run(
         [sys.executable, "-m", "stack", "setup"],
         env=env,
@@ -232,15 +236,21 @@ def test_it_starts_the_whole_stack_and_ctrl_c_stops_every_process(tmp_path):
         start_new_session=True,
     )
     ports = [int(env[p.env]) for p in environment.PORTS]
+    supervisor = supervision.Supervisor(supervision.config_path())
+    children: list[int] = []
     try:
-        deadline = time.monotonic() + 90
-        while time.monotonic() < deadline and "control panel is up" not in _read(tmp_path):
+        deadline = time.monotonic() + 150
+        while time.monotonic() < deadline and "Stop everything" not in _read(tmp_path):
             assert runner.poll() is None, _read(tmp_path)
             time.sleep(0.5)
         output = _read(tmp_path)
         assert "control panel is up" in output, output
         assert f"http://127.0.0.1:{env['WEB_PORT']}" in output
         assert "sre, sre2" in output and "business" in output and "admin" in output
+        # The status table: every process RUNNING, every port up.
+        for name in environment.PROCESSES:
+            assert re.search(rf"^\s+{name}\s+RUNNING\s+\d+\s", output, re.MULTILINE), output
+        assert " DOWN" not in output.split("=" * 72)[-2]
         with urllib.request.urlopen(f"http://127.0.0.1:{env['WEB_PORT']}/health") as response:
             assert response.status == 200
         prometheus = f"http://127.0.0.1:{env['PROMETHEUS_PORT']}"
@@ -253,12 +263,28 @@ def test_it_starts_the_whole_stack_and_ctrl_c_stops_every_process(tmp_path):
         assert all(_listening(port) for port in ports), output
         kubeconfig = tmp_path / "var" / "kubeconfig"
         assert f"127.0.0.1:{env['DEMO_K8S_PORT']}" in kubeconfig.read_text()
+
+        # The finding this runner fixes: a killed process used to stop the whole stack.
+        killed = supervisor.status()["prometheus"].pid
+        assert killed
+        os.kill(killed, signal.SIGKILL)
+        deadline = time.monotonic() + 90
+        while time.monotonic() < deadline and not services.http_ok(f"{prometheus}/-/ready"):
+            assert runner.poll() is None, _read(tmp_path)
+            time.sleep(0.5)
+        assert services.http_ok(f"{prometheus}/-/ready"), _read(tmp_path)
+        assert "exited: prometheus (terminated by SIGKILL; not expected)" in _read(tmp_path)
+        # Supervisord shows a pid once the process has stayed up for its startsecs.
+        wait_for(lambda: supervisor.status()["prometheus"].state == "RUNNING", what="RUNNING again")
+        children = [status.pid for status in supervisor.status().values() if status.pid]
+        assert killed not in children and len(children) == len(environment.PROCESSES)
     finally:
         os.killpg(runner.pid, signal.SIGINT)
-        returncode = runner.wait(30)
+        returncode = runner.wait(60)
     assert returncode == 0, _read(tmp_path)
     still = [port for port in ports if _listening(port)]
     assert still == [], _read(tmp_path)
+    wait_for(lambda: not any(is_alive(pid) for pid in children), what="every child to exit")
 
 
 def _read(tmp_path) -> str:
@@ -307,3 +333,10 @@ def test_it_sets_up_without_demo_users_outside_demo_mode(tmp_path):
     assert (tmp_path / "var" / "prometheus" / "rules" / "leanvibe.rules.yml").is_file()
     opened = re.search(r"Opened (\d+) checklist runs", setup.stdout)
     assert opened and int(opened.group(1)) > 0, setup.stdout
+    # The README's commands in a plain shell afterwards: no SECRET_KEY, no settings module;
+    # manage.py finds the stack's settings in VAR_DIR's stack.env by itself.
+    shell = clean_env(VAR_DIR=str(tmp_path / "var"))
+    shell.pop("DJANGO_SETTINGS_MODULE", None)
+    exported = run_manage("export_rules", env=shell)
+    assert exported.returncode == 0, exported.stderr
+    assert "groups:" in exported.stdout and "alert:" in exported.stdout
