@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.conf import settings
 from django.contrib import admin
 from django.core.exceptions import ValidationError
 from django.forms import ModelForm
@@ -44,7 +45,11 @@ class ActionAdminForm(ModelForm):
 
     def clean(self) -> dict[str, Any]:
         data = super().clean() or {}
-        problems = check_parameters(data.get("kind", ""), data.get("parameters") or {})
+        problems = check_parameters(
+            data.get("kind", ""),
+            data.get("parameters") or {},
+            targets=tuple(settings.RUNBOOK_HTTP_TARGETS),
+        )
         if problems:
             raise ValidationError(problems)
         return data

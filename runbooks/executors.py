@@ -54,9 +54,6 @@ def context(labels: dict[str, str] | None = None) -> dict[str, str]:
     """What placeholders are filled with: settings first, then the alert's labels."""
     values = {
         "namespace": settings.RUNBOOK_NAMESPACES[0] if settings.RUNBOOK_NAMESPACES else "",
-        "api_url": settings.RUNBOOK_API_URL,
-        "backend_url": settings.RUNBOOK_BACKEND_URL,
-        "dependency_url": settings.RUNBOOK_DEPENDENCY_URL,
         "timestamp": str(int(time.time())),
     }
     for name, value in (labels or {}).items():
@@ -80,8 +77,26 @@ def fill(value: Any, values: dict[str, str]) -> Any:
 # --- parameters --------------------------------------------------------------------------
 
 
+def target_names() -> tuple[str, ...]:
+    return tuple(settings.RUNBOOK_HTTP_TARGETS)
+
+
+def http_target(name: Any) -> probes.Target:
+    """The configured target of that name, read when the action runs (a run queued with a
+    name the settings no longer have, or with no target at all, fails here)."""
+    config = settings.RUNBOOK_HTTP_TARGETS.get(name) if isinstance(name, str) else None
+    if config is None:
+        raise ActionFailed(
+            f"no configured target named {name!r} (RUNBOOK_HTTP_TARGETS: "
+            f"{', '.join(target_names()) or 'none'})"
+        )
+    return probes.Target(name, config["url"], config.get("credential_env", ""))
+
+
 def clean(kind_name: str, raw: dict[str, Any]) -> tuple[dict[str, Any], dict[str, str]]:
-    """Typed parameters and a problem per field (allowlist, bounds, confirmation)."""
+    """Typed parameters and a problem per field (allowlist, bounds, confirmation). Only the
+    kind's own parameters are read: anything else in ``raw`` (a ``url``, a variable's name)
+    is dropped."""
     kind = KINDS[kind_name]
     params: dict[str, Any] = {}
     errors: dict[str, str] = {}
@@ -115,9 +130,15 @@ def clean(kind_name: str, raw: dict[str, Any]) -> tuple[dict[str, Any], dict[str
             except re.error as exc:
                 errors[param.name] = f"Not a regular expression: {exc}"
                 continue
-        elif param.type == "secret_env" and not re.fullmatch(r"[A-Z][A-Z0-9_]*", str(value)):
-            errors[param.name] = "The name of an environment variable (STRIPE_SECRET_KEY)."
+        elif param.type == "target" and value not in settings.RUNBOOK_HTTP_TARGETS:
+            # A name from the settings, never a URL, host, port or variable of the user's.
+            errors[param.name] = f"One of the configured targets: {', '.join(target_names())}."
             continue
+        elif param.type == "path":
+            problem = probes.path_problem(str(value))
+            if problem:
+                errors[param.name] = f"{problem[0].upper()}{problem[1:]}."
+                continue
         params[param.name] = value
     if not errors:
         errors.update(_check(kind_name, params))
@@ -239,7 +260,14 @@ def execute(kind_name: str, p: dict[str, Any], emit: Emit, *, dry_run: bool = Fa
 
 
 def _probe(p: dict[str, Any], emit: Emit) -> None:
-    probes.probe(p["url"], emit)
+    probes.probe(http_target(p.get("target")), p.get("path") or "", emit)
+
+
+def _send(p: dict[str, Any], emit: Emit) -> None:
+    target = http_target(p.get("target"))
+    probes.send(
+        p["method"], target, p.get("path") or "", p.get("json_body"), p.get("expect_status"), emit
+    )
 
 
 def _promql(p: dict[str, Any], emit: Emit) -> None:
@@ -312,12 +340,8 @@ def _aws(p: dict[str, Any], emit: Emit) -> None:
 
 RUNNERS: dict[str, Callable[[dict[str, Any], Emit], None]] = {
     "http_probe": _probe,
-    "http_request": lambda p, emit: probes.send(
-        p["method"], p["url"], p.get("json_body"), p.get("expect_status"), emit
-    ),
-    "dependency_check": lambda p, emit: probes.dependency(
-        p["url"], p.get("credential_env") or "", emit
-    ),
+    "http_request": _send,
+    "dependency_check": lambda p, emit: probes.dependency(http_target(p.get("target")), emit),
     "promql": _promql,
     "notify": _notify,
     "k8s_pods": lambda p, emit: kube.list_pods(p["namespace"], p.get("label_selector", ""), emit),

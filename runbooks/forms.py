@@ -1,5 +1,7 @@
 """The form of one action: its kind's parameters, prefilled from the playbook and the alert's
-labels, checked by the executors' rules (allowlist, bounds, the FLUSHDB confirmation)."""
+labels, checked by the executors' rules (allowlist, bounds, the FLUSHDB confirmation). A
+target is a choice among the configured names; no field takes a URL, host, port or variable,
+and fields the kind does not declare are never read."""
 
 from __future__ import annotations
 
@@ -7,7 +9,9 @@ import json
 from typing import Any
 
 from django import forms
+from django.conf import settings
 
+from integrations import http_probe as probes
 from integrations import redis_cache as cache
 from runbooks import executors
 from runbooks.models import Action
@@ -28,6 +32,20 @@ class ActionForm(forms.Form):
                 field = forms.ChoiceField(
                     choices=[(c, c) for c in param.choices], required=param.required
                 )
+            elif param.type == "target":
+                field = forms.ChoiceField(
+                    choices=[
+                        (name, f"{name} ({target['url']})")
+                        for name, target in settings.RUNBOOK_HTTP_TARGETS.items()
+                    ],
+                    required=param.required,
+                )
+            elif param.type == "path":
+                field = forms.CharField(
+                    required=param.required,
+                    max_length=probes.PATH_MAX,
+                    widget=forms.TextInput(attrs={"size": 30}),
+                )
             elif param.type == "json":
                 field = forms.CharField(
                     required=param.required, widget=forms.Textarea(attrs={"rows": 2})
@@ -35,7 +53,7 @@ class ActionForm(forms.Form):
                 if value not in (None, ""):
                     value = json.dumps(value)
             else:
-                wide = param.name in ("url", "query", "source", "message")
+                wide = param.name in ("query", "source", "message")
                 field = forms.CharField(
                     required=param.required,
                     widget=forms.TextInput(attrs={"size": 70 if wide else 20}),

@@ -2,18 +2,28 @@
 
 Plain data with no Django import, so that the playbook reader (``runbooks/playbook.py``) can
 validate a runbook's actions with the same table the panel runs them with.
+
+No parameter names a URL, a host, a port, a file or an environment variable: an action that
+reaches out over HTTP names a ``target`` (one of ``RUNBOOK_HTTP_TARGETS`` in the settings,
+which hold its URL and the name of its credential's variable) and at most a ``path`` on that
+target's host.
 """
 
 from __future__ import annotations
 
+import re
+from collections.abc import Collection
 from dataclasses import dataclass
+
+from integrations.http_probe import path_problem
 
 
 @dataclass(frozen=True)
 class Param:
     name: str
     label: str
-    # text, int, json (a mapping), choice, regex, secret_env (the name of a variable)
+    # text, int, json (a mapping), choice, regex, target (the name of a configured HTTP
+    # target), path (a path on the target's host)
     type: str = "text"
     required: bool = True
     choices: tuple[str, ...] = ()
@@ -32,24 +42,27 @@ class Kind:
 
 
 NAMESPACE = Param("namespace", "Namespace", help="From the allowlist in settings.")
+TARGET = Param(
+    "target",
+    "Target",
+    "target",
+    help="A configured target (RUNBOOK_HTTP_TARGETS): its URL comes from the settings.",
+)
+PATH = Param("path", "Path", "path", help="A path on that host, such as /health.")
 HTTP_METHODS = ("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE")
 
 KINDS: dict[str, Kind] = {
     k.name: k
     for k in (
-        Kind(
-            "http_probe",
-            "HTTP timing probe",
-            "http",
-            (Param("url", "URL"),),
-        ),
+        Kind("http_probe", "HTTP timing probe", "http", (TARGET, PATH)),
         Kind(
             "http_request",
             "HTTP request",
             "http",
             (
                 Param("method", "Method", "choice", choices=HTTP_METHODS),
-                Param("url", "URL"),
+                TARGET,
+                PATH,
                 Param("json_body", "JSON body", "json", required=False),
                 Param("expect_status", "Expected status", "int", required=False),
             ),
@@ -59,13 +72,13 @@ KINDS: dict[str, Kind] = {
             "External dependency check",
             "http",
             (
-                Param("url", "URL"),
+                # No path: the credential goes to the target's own URL and nowhere else.
                 Param(
-                    "credential_env",
-                    "Credential (environment variable)",
-                    "secret_env",
-                    required=False,
-                    help="The name of the variable holding the key; its value is never shown.",
+                    "target",
+                    "Target",
+                    "target",
+                    help="A configured target; its URL and credential (the name of the "
+                    "variable holding it, whose value is never shown) come from the settings.",
                 ),
             ),
         ),
@@ -191,9 +204,22 @@ KINDS: dict[str, Kind] = {
 }
 
 
-def check_parameters(kind_name: str, params: object) -> list[str]:
+# Parameters that once carried a URL or a variable's name: the problem says what replaced them.
+_REPLACED = {
+    "url": "name a target (and a path on its host); its URL comes from the settings",
+    "credential_env": "a target's credential is named in the settings, not in an action",
+}
+_TARGET_NAME = re.compile(r"[a-z][a-z0-9-]*")
+
+
+def check_parameters(
+    kind_name: str, params: object, *, targets: Collection[str] | None = None
+) -> list[str]:
     """Problems with an action's parameters as written in the playbook (placeholders such as
-    ``{pod}`` are allowed anywhere: they are filled from the alert's labels)."""
+    ``{pod}`` are allowed in text: they are filled from the alert's labels, and the form
+    checks the result). A target must be one of ``targets`` (the configured names; when not
+    given, any name-shaped value passes here and the form checks it), never a URL; a path
+    must be a path on the target's host."""
     kind = KINDS.get(kind_name)
     if kind is None:
         return [f"unknown kind {kind_name!r}; expected one of {', '.join(KINDS)}"]
@@ -202,7 +228,10 @@ def check_parameters(kind_name: str, params: object) -> list[str]:
     problems = []
     known = {p.name for p in kind.params}
     for extra in sorted(set(params) - known):
-        problems.append(f"unknown parameter {extra!r} for {kind_name}")
+        hint = _REPLACED.get(extra, "") if "target" in known else ""
+        problems.append(
+            f"unknown parameter {extra!r} for {kind_name}" + (f"; {hint}" if hint else "")
+        )
     for param in kind.params:
         value = params.get(param.name)
         if value is None or value == "":
@@ -214,4 +243,23 @@ def check_parameters(kind_name: str, params: object) -> list[str]:
         if param.type == "choice" and str(value) not in param.choices:
             expected = ", ".join(param.choices)
             problems.append(f"{param.name} is {value!r}; expected one of {expected}")
+        if param.type == "target":
+            problems.extend(_target_problems(param.name, value, targets))
+        if param.type == "path":
+            problem = path_problem(value) if isinstance(value, str) else "must be text"
+            if problem:
+                problems.append(f"{param.name} is {value!r}: {problem}")
     return problems
+
+
+def _target_problems(name: str, value: object, targets: Collection[str] | None) -> list[str]:
+    names = ", ".join(targets) if targets else "none is configured: RUNBOOK_HTTP_TARGETS"
+    text = str(value)
+    if not isinstance(value, str) or not _TARGET_NAME.fullmatch(text):
+        return [
+            f"{name} is {value!r}: name a configured target ({names}), not a URL, host, port "
+            "or variable; targets and their URLs come from the settings"
+        ]
+    if targets is not None and text not in targets:
+        return [f"{name} is {value!r}: no such target; expected one of {names}"]
+    return []

@@ -14,7 +14,7 @@ mistake here is reported with its line like any other playbook problem. Example:
             actions:
               - kind: http_probe                        # a kind from runbooks.kinds
                 label: Time the API health endpoint
-                params: {url: "{api_url}/health"}
+                params: {target: api, path: /health}    # a target of RUNBOOK_HTTP_TARGETS
 """
 
 from __future__ import annotations
@@ -22,6 +22,8 @@ from __future__ import annotations
 from collections.abc import Collection, Mapping
 from dataclasses import dataclass
 from typing import Any
+
+from django.conf import settings
 
 from core.playbook_reader import Checker, LineMap
 from runbooks.choices import RunbookKind
@@ -67,7 +69,9 @@ def read_runbooks(
     section defines) needs a runbook (the playbook's "every alert must have a clear response
     procedure"); guides and log patterns have runbooks of their own kinds. Escalation names
     the playbook's ``contacts``, and each action's parameters are checked with the same table
-    the panel runs them with (``runbooks.kinds``)."""
+    the panel runs them with (``runbooks.kinds``): an HTTP action names one of the configured
+    targets (``RUNBOOK_HTTP_TARGETS``), never a URL or a variable."""
+    targets = tuple(settings.RUNBOOK_HTTP_TARGETS)
     out = {}
     for name, item in section.items():
         where = f"runbooks.{name}"
@@ -106,7 +110,7 @@ def read_runbooks(
                     check.add(action, f"{spot}: unknown field {extra!r}", field=extra)
                 kind_name = str(action.get("kind", ""))
                 params = action.get("params") or {}
-                for problem in check_parameters(kind_name, params):
+                for problem in check_parameters(kind_name, params, targets=targets):
                     at_field = "kind" if problem.startswith("unknown kind") else "params"
                     check.add(action, f"{spot}: {problem}", field=at_field)
                 actions.append(

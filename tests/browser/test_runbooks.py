@@ -69,8 +69,18 @@ def _action(page: Page, label: str):
 
 
 def test_it_scales_to_six_after_a_second_sre_approves(
-    page: Page, browser: Browser, live_server, sre, sre2, critical_latency, demo_cluster, eager
+    page: Page,
+    browser: Browser,
+    live_server,
+    sre,
+    sre2,
+    critical_latency,
+    demo_cluster,
+    eager,
+    settings,
 ):
+    api = {"url": live_server.url, "credential_env": ""}
+    settings.RUNBOOK_HTTP_TARGETS = {**settings.RUNBOOK_HTTP_TARGETS, "api": api}
     log_in(page, "sre", PASSWORD)
     page.goto("/d/leanvibe-overview")
     tile = page.locator('[data-signature="enterprise"]')
@@ -83,7 +93,8 @@ def test_it_scales_to_six_after_a_second_sre_approves(
     screenshot(page, "runbook-high-response-time")
 
     probe = _action(page, "Time the API health endpoint")
-    probe.get_by_label("URL").fill(f"{live_server.url}/health")
+    expect(probe.get_by_label("Target")).to_have_value("api")
+    expect(probe.get_by_label("Path")).to_have_value("/health")
     probe.get_by_role("button", name="Run").click()
     expect(page.get_by_test_id("run-status")).to_have_text("Succeeded")
     expect(page.get_by_test_id("output")).to_contain_text("HTTP 200 · Total:")

@@ -63,11 +63,85 @@ def test_it_names_the_line_of_an_unknown_action_kind():
 
 
 def test_it_refuses_an_unknown_parameter_and_a_bad_time_box():
-    text = GOOD.replace('params: {url: "{api_url}/health"}', "params: {uri: x}", 1)
+    text = GOOD.replace("params: {target: api, path: /health}", "params: {uri: x}", 1)
     text = text.replace("time_box: 2m", "time_box: two minutes", 1)
     problems = " ".join(problems_of(text))
     assert "unknown parameter 'uri' for http_probe" in problems
     assert "time_box is 'two minutes'" in problems
+
+
+PROBE = "            params: {target: api, path: /health}"
+DEPENDENCY = "            params: {target: payments}"
+
+
+@pytest.mark.parametrize(
+    ("original", "written", "spot", "expected"),
+    [
+        (
+            PROBE,
+            '            params: {url: "http://127.0.0.1:9/steal"}',
+            "LeanVibeHighResponseTime.steps[1].actions[1]",
+            "unknown parameter 'url' for http_probe; name a target",
+        ),
+        (
+            PROBE,
+            '            params: {target: "http://127.0.0.1:9", path: /health}',
+            "LeanVibeHighResponseTime.steps[1].actions[1]",
+            "target is 'http://127.0.0.1:9': name a configured target (api, backend, payments), "
+            "not a URL",
+        ),
+        (
+            PROBE,
+            '            params: {target: api, path: "http://127.0.0.1:9/health"}',
+            "LeanVibeHighResponseTime.steps[1].actions[1]",
+            "path is 'http://127.0.0.1:9/health': a path on the target's host (/health), not a URL",
+        ),
+        (
+            PROBE,
+            "            params: {target: api, path: /../admin}",
+            "LeanVibeHighResponseTime.steps[1].actions[1]",
+            "path is '/../admin': no ..",
+        ),
+        (
+            DEPENDENCY,
+            "            params: {target: stripe}",
+            "LeanVibeHighErrorRate.steps[2].actions[3]",
+            "target is 'stripe': no such target; expected one of api, backend, payments",
+        ),
+        (
+            DEPENDENCY,
+            "            params: {target: payments, credential_env: REDIS_URL}",
+            "LeanVibeHighErrorRate.steps[2].actions[3]",
+            "unknown parameter 'credential_env' for dependency_check; a target's credential is "
+            "named in the settings",
+        ),
+    ],
+    ids=["url", "url-as-target", "url-as-path", "dotdot-path", "unknown-target", "credential-env"],
+)
+def test_it_refuses_a_url_a_variable_or_an_unknown_target_with_its_line(
+    original, written, spot, expected
+):
+    assert GOOD.count(original + "\n") >= 1
+    text = GOOD.replace(original + "\n", written + "\n", 1)
+    [problem] = problems_of(text)
+    line = text.splitlines().index(written) + 1
+    assert problem.startswith(f"line {line}: runbooks.{spot}: "), problem
+    assert expected in problem
+
+
+def test_it_names_only_configured_targets_in_the_playbook(settings):
+    playbook = load()
+    named = {
+        a.params["target"]
+        for r in playbook.runbooks.values()
+        for s in r.steps
+        for a in s.actions
+        if "target" in a.params
+    }
+    assert named == {"api", "backend", "payments"} <= set(settings.RUNBOOK_HTTP_TARGETS)
+    settings.RUNBOOK_HTTP_TARGETS = {"api": settings.RUNBOOK_HTTP_TARGETS["api"]}
+    problems = problems_of(GOOD)
+    assert len(problems) == 2 and all("no such target; expected one of api" in p for p in problems)
 
 
 @pytest.mark.django_db

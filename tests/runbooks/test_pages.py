@@ -3,6 +3,8 @@ forms prefilled from the alert's labels; business staff get 403 on every runbook
 
 from __future__ import annotations
 
+import re
+
 import pytest
 from django.urls import reverse
 
@@ -54,6 +56,34 @@ def test_it_prefills_from_the_newest_firing_alert(sre_client, playbook):
     html = sre_client.get("/runbooks/HighMemoryUsage").content.decode()
     assert 'value="leanvibe-backend-h8r2n"' in html
     assert "from the firing alert since" in html
+
+
+def test_it_offers_the_configured_targets_to_choose_from_and_no_url_field(
+    sre_client, playbook, point_target
+):
+    point_target("api", "https://api.leanvibe.example")
+    point_target("backend", "http://backend.leanvibe.example:8000")
+    point_target("payments", "https://api.stripe.com/v1/account", "STRIPE_SECRET_KEY")
+    html = sre_client.get("/runbooks/LeanVibeHighErrorRate").content.decode()
+    check = Action.objects.get(step__runbook__name="LeanVibeHighErrorRate", kind="dependency_check")
+    select = re.search(rf'<select name="a{check.pk}-target".*?</select>', html, re.S)
+    assert select is not None
+    options = re.findall(r'<option value="([^"]*)"( selected)?>([^<]*)</option>', select[0])
+    assert [(value, label) for value, _, label in options] == [
+        ("api", "api (https://api.leanvibe.example)"),
+        ("backend", "backend (http://backend.leanvibe.example:8000)"),
+        ("payments", "payments (https://api.stripe.com/v1/account)"),
+    ]
+    assert [value for value, selected, _ in options if selected] == ["payments"]
+    for action in Action.objects.filter(
+        kind__in=["http_probe", "http_request", "dependency_check"]
+    ):
+        assert f'name="a{action.pk}-url"' not in html
+        assert f'name="a{action.pk}-credential_env"' not in html
+    probe_page = sre_client.get("/runbooks/high-api-response-time").content.decode()
+    probe = Action.objects.get(step__runbook__name="high-api-response-time", kind="http_probe")
+    assert f'name="a{probe.pk}-path" value="/health/db"' in probe_page
+    assert '<option value="backend" selected>' in probe_page
 
 
 def test_it_says_plainly_when_neo4j_is_not_configured(sre_client, playbook, settings):

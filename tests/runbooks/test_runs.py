@@ -7,9 +7,7 @@ from __future__ import annotations
 
 import csv
 import io
-import threading
 from datetime import timedelta
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 import redis
@@ -21,7 +19,7 @@ from runbooks import actions, execution
 from runbooks.choices import RunStatus
 from runbooks.models import Action, ActionRun
 from runbooks.tasks import execute_run
-from tests.runbooks.conftest import NS
+from tests.runbooks.conftest import NS, Seen
 
 pytestmark = pytest.mark.django_db
 
@@ -46,68 +44,80 @@ def replicas(kubeconfig) -> int:
     return client.AppsV1Api(api).read_namespaced_deployment("leanvibe-backend", NS).spec.replicas
 
 
-@pytest.fixture
-def http_server():
-    class Handler(BaseHTTPRequestHandler):
-        def do_GET(self):
-            if self.path == "/v1/account" and self.headers.get("Authorization") != (
-                "Basic c2tfdGVzdF9zZWNyZXQ6"  # sk_test_secret:
-            ):
-                self.send_response(401)
-                self.end_headers()
-                self.wfile.write(b'{"error": "no key"}')
-                return
-            self.send_response(200 if self.path != "/missing" else 404)
-            self.end_headers()
-            self.wfile.write(b'{"status": "ok", "echo": "sk_test_secret"}')
-
-        def log_message(self, *args):
-            pass
-
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    yield f"http://127.0.0.1:{server.server_address[1]}"
-    server.shutdown()
+def account(seen: Seen) -> tuple[int, dict[str, str], bytes]:
+    """The payment provider's account endpoint: 401 without the key, and an answer that
+    repeats it (which the output must not)."""
+    if seen.headers.get("Authorization") != "Basic c2tfdGVzdF9zZWNyZXQ6":  # sk_test_secret:
+        return 401, {}, b'{"error": "no key"}'
+    return 200, {}, b'{"status": "ok", "echo": "sk_test_secret"}'
 
 
 def test_it_runs_the_http_probe_at_once_and_shows_its_timings(
-    sre_client, playbook, run_on_commit, http_server
+    sre_client, playbook, run_on_commit, http_servers, point_target
 ):
+    api = http_servers()
+    point_target("api", api.url)
     probe = action("LeanVibeHighResponseTime", "http_probe")
     response = run_on_commit(
-        sre_client.post,
-        reverse("runbooks:run-action", args=[probe.pk]),
-        form_data(probe, "run", url=f"{http_server}/health"),
+        sre_client.post, reverse("runbooks:run-action", args=[probe.pk]), form_data(probe, "run")
     )
     run = ActionRun.objects.get()
     assert response.status_code == 302 and response["Location"] == f"/runbooks/runs/{run.pk}"
     assert run.status == RunStatus.SUCCEEDED, run.error
+    assert run.parameters == {"target": "api", "path": "/health"}
+    assert [(r.method, r.path) for r in api.requests] == [("GET", "/health")]
+    assert f"GET {api.url}/health (target api)" in run.output
     assert "HTTP 200 · Total:" in run.output and "Connect:" in run.output
     assert "First byte:" in run.output
     assert run.approved_by is None
 
 
-def test_it_fails_a_probe_that_gets_an_error_status(sre, playbook, run_on_commit, http_server):
+def test_it_fails_a_probe_that_gets_an_error_status(
+    sre, playbook, run_on_commit, http_servers, point_target
+):
+    point_target("api", http_servers().url)
     probe = action("LeanVibeHighResponseTime", "http_probe")
-    run = run_on_commit(actions.request_run, probe, {"url": f"{http_server}/missing"}, actor=sre)
+    run = run_on_commit(
+        actions.request_run, probe, {"target": "api", "path": "/missing"}, actor=sre
+    )
     run.refresh_from_db()
     assert run.status == RunStatus.FAILED and "HTTP 404" in run.error
 
 
-def test_it_checks_a_dependency_with_a_credential_from_the_environment(
-    sre, playbook, run_on_commit, http_server, monkeypatch
+def test_it_checks_a_dependency_with_the_credential_its_target_names(
+    sre, playbook, run_on_commit, http_servers, point_target, monkeypatch
 ):
+    payments = http_servers(account)
+    point_target("payments", f"{payments.url}/v1/account", "STRIPE_SECRET_KEY")
     check = action("LeanVibeHighErrorRate", "dependency_check")
-    params = {"url": f"{http_server}/v1/account", "credential_env": "STRIPE_SECRET_KEY"}
+    assert check.parameters == {"target": "payments"}
     monkeypatch.delenv("STRIPE_SECRET_KEY", raising=False)
-    missing = run_on_commit(actions.request_run, check, params, actor=sre)
+    missing = run_on_commit(actions.request_run, check, check.parameters, actor=sre)
     missing.refresh_from_db()
     assert missing.status == RunStatus.FAILED and "STRIPE_SECRET_KEY is not set" in missing.error
+    assert not payments.heard_anything
     monkeypatch.setenv("STRIPE_SECRET_KEY", "sk_test_secret")
-    run = run_on_commit(actions.request_run, check, params, actor=sre)
+    run = run_on_commit(actions.request_run, check, check.parameters, actor=sre)
     run.refresh_from_db()
     assert run.status == RunStatus.SUCCEEDED, run.error
+    assert [r.path for r in payments.requests] == ["/v1/account"]
+    assert "with STRIPE_SECRET_KEY (value not shown)" in run.output
     assert "sk_test_secret" not in run.output and "[redacted]" in run.output
+
+
+def test_it_fails_a_run_whose_target_is_no_longer_configured(
+    sre, playbook, run_on_commit, settings
+):
+    """A run queued before an upgrade (a URL in its parameters) or naming a target the
+    settings dropped ends as failed, having reached nothing."""
+    probe = action("LeanVibeHighResponseTime", "http_probe")
+    old = run_on_commit(actions.request_run, probe, {"url": "http://127.0.0.1:9/"}, actor=sre)
+    old.refresh_from_db()
+    assert old.status == RunStatus.FAILED and "no configured target named None" in old.error
+    settings.RUNBOOK_HTTP_TARGETS = {}
+    gone = run_on_commit(actions.request_run, probe, {"target": "api", "path": "/"}, actor=sre)
+    gone.refresh_from_db()
+    assert gone.status == RunStatus.FAILED and "no configured target named 'api'" in gone.error
 
 
 def test_it_searches_pod_logs_with_the_playbooks_pattern(

@@ -163,13 +163,16 @@ def slow_server() -> Iterator[tuple[str, list[str]]]:
 
 @pytest.mark.skipif(shutil.which("redis-server") is None, reason="needs redis-server")
 def test_it_leaves_a_run_lost_when_its_worker_is_killed_and_never_runs_it_again(
-    shared_database, start_worker, slow_server, broker, sre, playbook
+    shared_database, start_worker, slow_server, broker, sre, playbook, monkeypatch
 ):
     url, seen = slow_server
+    monkeypatch.setenv("RUNBOOK_API_URL", url)  # the worker process's "api" target
     probe = Action.objects.filter(step__runbook__name="LeanVibeHighResponseTime", kind="http_probe")
     first, first_log = start_worker("first")
 
-    run = actions.request_run(probe.first(), {"url": f"{url}/health"}, actor=sre)  # queued
+    run = actions.request_run(
+        probe.first(), {"target": "api", "path": "/health"}, actor=sre
+    )  # queued
     wait_for("the run to start", lambda: ActionRun.objects.get(pk=run.pk).status == "running")
     wait_for("the probe's request", lambda: seen)
     queue = redis.Redis.from_url(broker)
