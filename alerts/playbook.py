@@ -10,6 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from alerts.threshold_rules import Kind, level_problems
 from core.choices import Direction, Severity
 from core.playbook_reader import Checker, LineMap
 from metrics.playbook import Metric
@@ -103,29 +104,9 @@ def read_thresholds(
             check.add(item, f"{where}.scope must be a mapping of label to value")
             scope = {}
         group_by = metrics[metric].group_by if metric in metrics else ()
-        for label in scope:
-            if label not in group_by:
-                check.add(
-                    item,
-                    f"{where}.scope: {metric} has no {label!r} label to scope by "
-                    f"(it is grouped by {', '.join(group_by) or 'nothing'})",
-                )
         direction = check.choice(item, "direction", where, DIRECTIONS)
         warning = check.number(item, "warning", where)
         critical = check.number(item, "critical", where, required=False)
-        if warning is not None and critical is not None:
-            is_ordered = critical > warning if direction == Direction.ABOVE else critical < warning
-            if not is_ordered:
-                side = (
-                    Direction.ABOVE.value if direction == Direction.ABOVE else Direction.BELOW.value
-                )
-                check.add(
-                    item,
-                    f"{where}: critical ({critical:g}) must lie {side} warning "
-                    f"({warning:g}) for a threshold on values {direction} it",
-                )
-        if critical is not None and alert in alerts and "critical" not in alerts[alert].severities:
-            check.add(item, f"{where}: {alert} has no critical severity")
         sustained = item.get("for", "0s")
         if isinstance(sustained, dict):
             for_warning = check.duration(item, sustained.get("warning"), f"{where}.for.warning")
@@ -137,7 +118,32 @@ def read_thresholds(
         relative_to = item.get("relative_to", "")
         if relative_to:
             relative_to = check.duration(item, relative_to, f"{where}.relative_to")
-            if warning is not None and (direction == Direction.BELOW) != (warning < 0):
+        problems = level_problems(
+            direction=direction,
+            warning=warning,
+            critical=critical,
+            is_relative=bool(relative_to),
+            scope=scope,
+            group_by=group_by,
+            severities=alerts[alert].severities if alert in alerts else None,
+        )
+        for problem in problems:
+            if problem.kind == Kind.UNKNOWN_SCOPE:
+                for label in problem.labels:
+                    check.add(
+                        item,
+                        f"{where}.scope: {metric} has no {label!r} label to scope by "
+                        f"(it is grouped by {', '.join(group_by) or 'nothing'})",
+                    )
+            elif problem.kind == Kind.ORDER:
+                check.add(
+                    item,
+                    f"{where}: critical ({critical:g}) must lie {direction} warning "
+                    f"({warning:g}) for a threshold on values {direction} it",
+                )
+            elif problem.kind == Kind.NO_CRITICAL:
+                check.add(item, f"{where}: {alert} has no critical severity")
+            else:
                 check.add(
                     item,
                     f"{where}: a relative threshold is a percent change: use "

@@ -12,6 +12,7 @@ from django.db.models import Q
 
 from alerts.evaluation import Rule
 from alerts.models import Alert, Threshold, TuningNote
+from alerts.threshold_rules import Kind, Problem, level_problems
 from core.choices import Direction, Severity
 from core.promql import SCOPE_PLACEHOLDER, duration_seconds, scope_matchers
 from metrics.models import Metric
@@ -145,38 +146,19 @@ class ThresholdTuningForm(forms.ModelForm):
         data = super().clean() or {}
         direction = data.get("direction")
         warning, critical = data.get("warning"), data.get("critical")
-        if direction and warning is not None and critical is not None:
-            if direction == Direction.ABOVE and not critical > warning:
-                self.add_error(
-                    "critical",
-                    f"With “above”, critical must be higher than warning ({warning:g}).",
-                )
-            if direction == Direction.BELOW and not critical < warning:
-                self.add_error(
-                    "critical",
-                    f"With “below”, critical must be lower than warning ({warning:g}).",
-                )
-        if data.get("relative_to") and direction and warning is not None:
-            if direction == Direction.BELOW and warning >= 0:
-                self.add_error(
-                    "warning",
-                    "A relative threshold on a drop is a negative percent change, e.g. -10.",
-                )
-            if direction == Direction.ABOVE and warning <= 0:
-                self.add_error(
-                    "warning",
-                    "A relative threshold on a rise is a positive percent change, e.g. 20.",
-                )
-        metric, scope = data.get("metric"), data.get("scope")
-        if metric is not None and scope:
-            unknown = sorted(set(scope) - set(metric.group_by))
-            if unknown:
-                shown = ", ".join(metric.group_by) or "none"
-                self.add_error(
-                    "scope",
-                    f"{metric.key} has no {', '.join(unknown)} label in its result "
-                    f"(it groups by: {shown}); such a scope would match nothing.",
-                )
+        metric, scope, alert = data.get("metric"), data.get("scope") or {}, data.get("alert")
+        group_by = metric.group_by if metric is not None else list(scope)
+        problems = level_problems(
+            direction=direction,
+            warning=warning,
+            critical=critical,
+            is_relative=bool(data.get("relative_to")),
+            scope=scope,
+            group_by=group_by,
+            severities=alert.severities if alert is not None else None,
+        )
+        for problem in problems:
+            self.add_error(problem.field, self._say(problem, data))
         alert = data.get("alert")
         if alert is not None and self.instance.pk is None and not _has_runbook(alert):
             # The playbook's principle: every alert has a clear response procedure. An alert
@@ -186,9 +168,28 @@ class ThresholdTuningForm(forms.ModelForm):
                 f"{alert.name} has no runbook yet. Add its response procedure (Runbooks > "
                 f"Add, named {alert.name}) first: an alert without one is never enabled.",
             )
-        if alert is not None and critical is not None and Severity.CRITICAL not in alert.severities:
-            self.add_error("critical", f"{alert.name} has no critical severity.")
         return data
+
+    @staticmethod
+    def _say(problem: Problem, data: dict[str, Any]) -> str:
+        warning, alert, metric = data.get("warning"), data.get("alert"), data.get("metric")
+        if problem.kind == Kind.ORDER:
+            if data.get("direction") == Direction.ABOVE:
+                return f"With “above”, critical must be higher than warning ({warning:g})."
+            return f"With “below”, critical must be lower than warning ({warning:g})."
+        if problem.kind == Kind.RELATIVE_SIGN:
+            if data.get("direction") == Direction.BELOW:
+                return "A relative threshold on a drop is a negative percent change, e.g. -10."
+            return "A relative threshold on a rise is a positive percent change, e.g. 20."
+        if problem.kind == Kind.UNKNOWN_SCOPE:
+            assert metric is not None
+            shown = ", ".join(metric.group_by) or "none"
+            return (
+                f"{metric.key} has no {', '.join(problem.labels)} label in its result "
+                f"(it groups by: {shown}); such a scope would match nothing."
+            )
+        assert alert is not None
+        return f"{alert.name} has no critical severity."
 
 
 def _has_runbook(alert: Alert) -> bool:
