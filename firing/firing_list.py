@@ -7,22 +7,31 @@ alert is silenced right now. When it cannot be asked, the pages say so instead o
 
 from __future__ import annotations
 
+import operator
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from functools import reduce
+from typing import Any
 
-from django.db.models import Prefetch
+from django.db.models import Case, Count, IntegerField, Prefetch, Q, QuerySet, Value, When
 from django.utils import timezone
 
-from core.choices import badness_rank
+from core.choices import WORST_FIRST
 from firing.choices import FiringStatus
 from firing.models import Acknowledgement, FiringAlert
 from integrations import alertmanager
 from integrations.alertmanager import AlertmanagerError, HeldAlert, Silence
 
 RESOLVED_WINDOW = timedelta(hours=24)
-RESOLVED_LIMIT = 50
 EXPIRES_SOON = timedelta(hours=1)
 GROUPING_LABELS = ("alertname", "severity", "tenant_tier")
+
+# core.choices.badness_rank in SQL: the page is cut by the database, so the database sorts.
+_SEVERITY_RANK = Case(
+    *(When(severity=name, then=Value(rank)) for rank, name in enumerate(WORST_FIRST)),
+    default=Value(len(WORST_FIRST)),
+    output_field=IntegerField(),
+)
 
 
 class SilenceStatus:
@@ -123,14 +132,49 @@ class FiringRow:
 
 @dataclass
 class FiringGroup:
+    """A group as one page shows it: ``rows`` are the group's alerts on this page, from its
+    ``first_shown``-th of ``total``; a big group goes on over the next pages."""
+
     alertname: str
     severity: str
     tier: str
     rows: list[FiringRow] = field(default_factory=list)
+    total: int = 0
+    first_shown: int = 1
 
     @property
     def summary(self) -> str:
         return next((r.summary for r in self.rows if r.summary), "")
+
+    @property
+    def last_shown(self) -> int:
+        return self.first_shown + len(self.rows) - 1
+
+    @property
+    def is_partial(self) -> bool:
+        return len(self.rows) < self.total
+
+    @property
+    def size_words(self) -> str:
+        words = f"{self.total:,} firing"
+        if self.is_partial:
+            words += f" \u00b7 {self.first_shown:,}\u2013{self.last_shown:,} on this page"
+        return words
+
+
+@dataclass(frozen=True)
+class GroupCount:
+    """How many alerts a group holds, and how many of the list come before it."""
+
+    alertname: str
+    severity: str
+    tier: str
+    count: int
+    before: int
+
+    @property
+    def key(self) -> tuple[str, str, str]:
+        return (self.alertname, self.severity, self.tier)
 
 
 def _silence_status(alert: FiringAlert, now_am: AlertmanagerNow) -> tuple[str, list[Silence]]:
@@ -149,45 +193,108 @@ def _silence_status(alert: FiringAlert, now_am: AlertmanagerNow) -> tuple[str, l
     return SilenceStatus.NOT_SILENCED, []
 
 
-def firing_groups(
-    alerts: list[FiringAlert], now_am: AlertmanagerNow, now: datetime | None = None
-) -> list[FiringGroup]:
-    """Firing alerts grouped by alert name, severity and tier (as Alertmanager routes them),
-    critical first; the longest firing first within a group."""
-    now = now or timezone.now()
-    groups: dict[tuple[str, str, str], FiringGroup] = {}
-    for alert in sorted(alerts, key=lambda a: a.starts_at):
-        tier = alert.labels.get("tenant_tier", "")
-        key = (alert.alertname, alert.severity, tier)
-        group = groups.setdefault(key, FiringGroup(*key))
-        status, silences = _silence_status(alert, now_am)
-        group.rows.append(FiringRow(alert, now, status, silences))
-    return sorted(
-        groups.values(),
-        key=lambda g: (badness_rank(g.severity), g.alertname, g.tier),
+def firing_matching(condition: Q | None = None) -> QuerySet[FiringAlert]:
+    """The firing alerts that the filters in ``condition`` keep."""
+    alerts = FiringAlert.objects.filter(status=FiringStatus.FIRING)
+    return alerts if condition is None else alerts.filter(condition)
+
+
+def group_counts(alerts: QuerySet[FiringAlert]) -> list[GroupCount]:
+    """Every group of ``alerts`` (alert name, severity and tier, as Alertmanager routes them)
+    with its size, critical first, then by name and tier: one query, counted from the index,
+    which also gives the list's length (their sum) and where each group starts on it."""
+    sized = (
+        alerts.values("severity", "alertname", "tenant_tier")
+        .annotate(size=Count("pk"), severity_rank=_SEVERITY_RANK)
+        .order_by("severity_rank", "alertname", "tenant_tier")
     )
-
-
-def current_firing() -> list[FiringAlert]:
-    return list(
-        FiringAlert.objects.filter(status=FiringStatus.FIRING)
-        .select_related("acknowledged_by")
-        .prefetch_related(
-            Prefetch(
-                "acknowledgements",
-                queryset=Acknowledgement.objects.select_related("actor"),
+    counts, before = [], 0
+    for group in sized:
+        counts.append(
+            GroupCount(
+                group["alertname"], group["severity"], group["tenant_tier"], group["size"], before
             )
         )
+        before += group["size"]
+    return counts
+
+
+def _in_group(count: GroupCount) -> Q:
+    return Q(severity=count.severity, alertname=count.alertname, tenant_tier=count.tier)
+
+
+def page_groups(
+    alerts: QuerySet[FiringAlert],
+    counts: list[GroupCount],
+    *,
+    offset: int,
+    limit: int,
+    now_am: AlertmanagerNow,
+    now: datetime | None = None,
+) -> list[FiringGroup]:
+    """The alerts from ``offset`` to ``offset + limit`` of the list in their groups, the
+    longest firing first within a group, each group with its size and where on the page it
+    starts: three queries (the alerts with who acknowledged them, and their acknowledgement
+    histories) however long the list.
+
+    ``counts`` (``group_counts``) say which groups the page crosses and how far into the
+    first one it starts, so the database only orders those groups' keys, from the index: a
+    page deep inside a storm of one alert is an index range, not a sort of every row."""
+    now = now or timezone.now()
+    end = offset + limit
+    crossed = [c for c in counts if c.before < end and c.before + c.count > offset]
+    if not crossed:
+        return []
+    # The pk breaks ties of the start, so that no alert is on two pages, or on none.
+    if len(crossed) == 1:
+        order: tuple[Any, ...] = ("starts_at", "pk")
+    else:
+        place = Case(
+            *(When(_in_group(c), then=Value(i)) for i, c in enumerate(crossed)),
+            output_field=IntegerField(),
+        )
+        order = (place, "starts_at", "pk")
+    skipped = offset - crossed[0].before  # of the first group, shown on earlier pages
+    keys = (
+        alerts.filter(reduce(operator.or_, map(_in_group, crossed)))
+        .order_by(*order)
+        .values("pk")[skipped : skipped + limit]
     )
-
-
-def recently_resolved(now: datetime | None = None) -> list[FiringAlert]:
-    since = (now or timezone.now()) - RESOLVED_WINDOW
-    return list(
-        FiringAlert.objects.filter(status=FiringStatus.RESOLVED, ends_at__gte=since)
+    # Only the page's rows are read whole: an OFFSET sorted over whole rows would carry
+    # every earlier row's labels through the sort.
+    rows = (
+        FiringAlert.objects.filter(pk__in=keys)
+        .order_by(*order)
         .select_related("acknowledged_by")
-        .order_by("-ends_at")[:RESOLVED_LIMIT]
+        .prefetch_related(
+            Prefetch("acknowledgements", queryset=Acknowledgement.objects.select_related("actor"))
+        )
     )
+    shown = {c.key: (c, max(offset - c.before, 0)) for c in crossed}
+    groups: list[FiringGroup] = []
+    for alert in rows:
+        key = (alert.alertname, alert.severity, alert.tenant_tier)
+        if not groups or (groups[-1].alertname, groups[-1].severity, groups[-1].tier) != key:
+            # A row whose labels changed between the two queries keeps its new group.
+            count, before_page = shown.get(key, (GroupCount(*key, count=0, before=0), 0))
+            groups.append(FiringGroup(*key, total=count.count, first_shown=before_page + 1))
+        status, silences = _silence_status(alert, now_am)
+        groups[-1].rows.append(FiringRow(alert, now, status, silences))
+    for group in groups:
+        # An alert that came in between the count and the page is still counted.
+        group.total = max(group.total, group.last_shown)
+    return groups
+
+
+def resolved_matching(
+    condition: Q | None = None, now: datetime | None = None
+) -> QuerySet[FiringAlert]:
+    """Alerts resolved within ``RESOLVED_WINDOW``, the latest first."""
+    since = (now or timezone.now()) - RESOLVED_WINDOW
+    alerts = FiringAlert.objects.filter(status=FiringStatus.RESOLVED, ends_at__gte=since)
+    if condition is not None:
+        alerts = alerts.filter(condition)
+    return alerts.select_related("acknowledged_by").order_by("-ends_at", "-pk")
 
 
 @dataclass
@@ -213,9 +320,28 @@ class SilenceRow:
         return sorted({a.labels.get("alertname", "?") for a in self.matched})
 
 
-def silence_rows(now_am: AlertmanagerNow, now: datetime | None = None) -> list[SilenceRow]:
-    """Active and pending silences, the soonest to end first, each with the alerts it mutes
-    now (by Alertmanager's word, or matched here for a silence that has not started)."""
+def listed_silences(
+    now_am: AlertmanagerNow, *, state: str = "", created_by: str = ""
+) -> list[Silence]:
+    """Active and pending silences (or those in ``state``), the soonest to end first; with
+    ``created_by``, those whose author's name contains it."""
+    wanted = created_by.casefold()
+    return sorted(
+        (
+            s
+            for s in now_am.silences.values()
+            if (not state or s.state == state) and wanted in s.created_by.casefold()
+        ),
+        key=lambda s: (s.ends_at, s.id),
+    )
+
+
+def silence_rows(
+    silences: list[Silence], now_am: AlertmanagerNow, now: datetime | None = None
+) -> list[SilenceRow]:
+    """The ``silences`` of one page, each with the alerts it mutes now (by Alertmanager's
+    word, or matched here for a silence that has not started): the matching costs a page's
+    silences times the alerts held, not every silence's."""
     now = now or timezone.now()
     held = list(now_am.alerts.values())
     return [
@@ -224,5 +350,5 @@ def silence_rows(now_am: AlertmanagerNow, now: datetime | None = None) -> list[S
             [a for a in held if silence.id in a.silenced_by or silence.matches(a.labels)],
             now,
         )
-        for silence in sorted(now_am.silences.values(), key=lambda s: s.ends_at)
+        for silence in silences
     ]

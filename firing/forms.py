@@ -1,4 +1,5 @@
-"""Forms of the Alertmanager loop: acknowledging a firing alert and silencing alerts."""
+"""Forms of the Alertmanager loop: acknowledging a firing alert, silencing alerts, and the GET
+parameters of each list (page, page size, filters), bounded where they enter."""
 
 from __future__ import annotations
 
@@ -6,7 +7,9 @@ from datetime import timedelta
 from typing import Any
 
 from django import forms
+from django.db.models import Q
 
+from core.choices import Severity
 from core.promql import duration_seconds
 from firing.models import FiringAlert
 from integrations.alertmanager import Matcher
@@ -16,13 +19,37 @@ DURATIONS = [("1h", "1 hour"), ("4h", "4 hours"), ("24h", "24 hours"), ("custom"
 MAX_SILENCE = timedelta(days=14)
 # Labels a silence from an alert starts with, in this order; the alert's other labels follow.
 LEADING_LABELS = ("alertname", "severity", "tenant_tier")
+# Free text people type: a comment is a sentence or two and a ticket number, and it is shown
+# on every row of a list; the matchers of a silence are one short line per label.
+COMMENT_MAX_CHARS = 2000
+MATCHERS_MAX_CHARS = 10_000
+MATCHERS_MAX_LINES = 100
+# A list page: enough rows to see a storm's shape, few enough to render fast. The largest
+# page keeps the budget of the default one (bench/firing_list.py: 300 ms, 500 KB with 10,000
+# alerts); 200 rows came to 483 KB and about 300 ms of CPU, no margin for longer labels.
+PER_PAGE_DEFAULT = 50
+PER_PAGE_MIN = 10
+PER_PAGE_MAX = 100
+# Past any list we hold; it keeps the OFFSET, and the int() of the parameter, small.
+PAGE_MAX = 100_000
+# PostgreSQL's bigint: a larger primary key is no row, not an overflow in the driver.
+PK_MAX = 2**63 - 1
+
+
+def _too_long(what: str, limit: int) -> str:
+    return f"{what} is at most {limit:,} characters (this one has %(show_value)d): shorten it."
 
 
 class AcknowledgeForm(forms.Form):
     comment = forms.CharField(
-        max_length=2000,
+        max_length=COMMENT_MAX_CHARS,
         widget=forms.TextInput(attrs={"placeholder": "Looking into it: what you are doing"}),
-        help_text="Say what you are doing about it; the next person on call reads this.",
+        help_text="Say what you are doing about it; the next person on call reads this. "
+        f"At most {COMMENT_MAX_CHARS:,} characters.",
+        error_messages={
+            "required": "A comment is needed: say what you are doing about it.",
+            "max_length": _too_long("A comment", COMMENT_MAX_CHARS),
+        },
     )
 
 
@@ -37,9 +64,12 @@ def matchers_for(alert: FiringAlert) -> list[Matcher]:
 
 class SilenceForm(forms.Form):
     matchers = forms.CharField(
+        max_length=MATCHERS_MAX_CHARS,
         widget=forms.Textarea(attrs={"rows": 6, "spellcheck": "false"}),
         help_text='One per line: name="value", name!="value", name=~"regex" or name!~"regex". '
-        "An alert is silenced when every line matches it.",
+        "An alert is silenced when every line matches it. "
+        f"At most {MATCHERS_MAX_LINES} lines and {MATCHERS_MAX_CHARS:,} characters.",
+        error_messages={"max_length": _too_long("The matchers text", MATCHERS_MAX_CHARS)},
     )
     duration = forms.ChoiceField(choices=DURATIONS, initial="1h", widget=forms.RadioSelect)
     custom_duration = forms.CharField(
@@ -53,14 +83,23 @@ class SilenceForm(forms.Form):
         ),
     )
     comment = forms.CharField(
-        max_length=2000,
+        max_length=COMMENT_MAX_CHARS,
         widget=forms.Textarea(attrs={"rows": 2}),
-        help_text="Why it is silenced (a ticket, the change being made); shown to everyone.",
+        help_text="Why it is silenced (a ticket, the change being made); shown to everyone. "
+        f"At most {COMMENT_MAX_CHARS:,} characters.",
+        error_messages={"max_length": _too_long("A comment", COMMENT_MAX_CHARS)},
     )
-    alert = forms.IntegerField(required=False, widget=forms.HiddenInput)
+    alert = forms.IntegerField(
+        required=False, min_value=1, max_value=PK_MAX, widget=forms.HiddenInput
+    )
 
     def clean_matchers(self) -> list[Matcher]:
         lines = [line for line in self.cleaned_data["matchers"].splitlines() if line.strip()]
+        if len(lines) > MATCHERS_MAX_LINES:
+            raise forms.ValidationError(
+                f"At most {MATCHERS_MAX_LINES} matchers (there are {len(lines):,}): "
+                "delete the lines you do not need."
+            )
         matchers, problems = [], []
         for number, line in enumerate(lines, 1):
             try:
@@ -106,3 +145,119 @@ class SilenceForm(forms.Form):
         else:
             data["length"] = length
         return data
+
+
+class SilenceSourceForm(forms.Form):
+    """``?alert=<id>`` of the silence form: the firing alert to prefill the matchers from."""
+
+    alert = forms.IntegerField(required=False, min_value=1, max_value=PK_MAX)
+
+
+# --- the lists' GET parameters ----------------------------------------------------------
+
+
+def query_problems(form: forms.Form) -> list[str]:
+    """Each bad GET parameter by its name in the URL, with what it may be."""
+    return [f"{name}: {' '.join(map(str, errors))}" for name, errors in form.errors.items()]
+
+
+def _page_number(label: str) -> forms.IntegerField:
+    return forms.IntegerField(
+        required=False,
+        min_value=1,
+        max_value=PAGE_MAX,
+        label=label,
+        error_messages={
+            "invalid": f"Give a whole page number from 1 to {PAGE_MAX:,}.",
+            "min_value": f"Give a whole page number from 1 to {PAGE_MAX:,}.",
+            "max_value": f"Give a whole page number from 1 to {PAGE_MAX:,}.",
+        },
+    )
+
+
+class ListQueryForm(forms.Form):
+    """The GET parameters every list shares: which page, and how many rows a page. A bad
+    value answers 400 saying what is allowed, rather than showing another page than the one
+    asked for: these values come from the page's own links, so a bad one is a hand-edited URL
+    and its author is best told. A page past the end is the exception (see ``paging.Pager``).
+    Missing or empty values take the defaults."""
+
+    page = _page_number("Page")
+    per_page = forms.IntegerField(
+        required=False,
+        min_value=PER_PAGE_MIN,
+        max_value=PER_PAGE_MAX,
+        label="Per page",
+        help_text=f"{PER_PAGE_MIN} to {PER_PAGE_MAX} rows a page.",
+        widget=forms.NumberInput(attrs={"placeholder": str(PER_PAGE_DEFAULT), "size": 4}),
+        error_messages={
+            key: f"Give a whole number of rows a page from {PER_PAGE_MIN} to {PER_PAGE_MAX}."
+            for key in ("invalid", "min_value", "max_value")
+        },
+    )
+
+    def clean_page(self) -> int:
+        return self.cleaned_data.get("page") or 1
+
+    def clean_per_page(self) -> int:
+        return self.cleaned_data.get("per_page") or PER_PAGE_DEFAULT
+
+
+ACKNOWLEDGED_CHOICES = [("", "any"), ("yes", "acknowledged"), ("no", "not acknowledged")]
+
+
+class FiringListForm(ListQueryForm):
+    """The firing page: its filters apply to both lists on it; ``page`` pages the firing
+    alerts and ``resolved_page`` the resolved ones."""
+
+    resolved_page = _page_number("Page of resolved alerts")
+    alertname = forms.CharField(
+        required=False, max_length=200, label="Alert name contains", strip=True
+    )
+    severity = forms.ChoiceField(
+        required=False, choices=[("", "any"), *Severity.choices], label="Severity"
+    )
+    tier = forms.CharField(required=False, max_length=50, label="Tier", strip=True)
+    acknowledged = forms.ChoiceField(
+        required=False, choices=ACKNOWLEDGED_CHOICES, label="Acknowledged"
+    )
+
+    def clean_resolved_page(self) -> int:
+        return self.cleaned_data.get("resolved_page") or 1
+
+    def filters(self) -> Q:
+        """The filters as a condition on ``FiringAlert`` rows."""
+        data = self.cleaned_data
+        condition = Q()
+        if data["alertname"]:
+            condition &= Q(alertname__icontains=data["alertname"])
+        if data["severity"]:
+            condition &= Q(severity=data["severity"])
+        if data["tier"]:
+            condition &= Q(tenant_tier=data["tier"])
+        if data["acknowledged"]:
+            condition &= Q(acknowledged_at__isnull=data["acknowledged"] == "no")
+        return condition
+
+
+SILENCE_STATE_CHOICES = [("", "active or pending"), ("active", "active"), ("pending", "pending")]
+
+
+class SilenceListForm(ListQueryForm):
+    state = forms.ChoiceField(required=False, choices=SILENCE_STATE_CHOICES, label="State")
+    created_by = forms.CharField(required=False, max_length=150, label="Created by", strip=True)
+
+
+NOISE_SORTS = [
+    ("noise", "noisiest first"),
+    ("flaps", "most flaps first"),
+    ("name", "by name"),
+]
+
+
+class NoiseListForm(ListQueryForm):
+    alert = forms.CharField(required=False, max_length=200, label="Alert contains", strip=True)
+    sort = forms.ChoiceField(required=False, choices=NOISE_SORTS, label="Order")
+
+    def clean_sort(self) -> str:
+        return self.cleaned_data.get("sort") or "noise"

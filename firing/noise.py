@@ -5,8 +5,10 @@ whom. The noisiest first: that is where the playbook's tuning process starts."""
 
 from __future__ import annotations
 
+from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from typing import Any
 
 from django.db.models import Q
 
@@ -60,23 +62,26 @@ def build_report(now: datetime, silences: list[Silence] | None) -> list[NoiseRow
     longest = now - timedelta(days=WINDOWS[-1][1])
     alerts = list(Alert.objects.all())
     rows = {a.name: NoiseRow(a) for a in alerts}
-    firings = list(
+    # By alert name, so that the work grows with the firings, not firings times alerts (an
+    # alert storm is thousands of rows in the window).
+    firings: dict[str, list[Any]] = defaultdict(list)
+    for found in (
         FiringAlert.objects.filter(Q(ends_at__isnull=True) | Q(ends_at__gte=longest))
-        .filter(starts_at__lte=now)
+        .filter(starts_at__lte=now, alertname__in=list(rows))
         .values("alertname", "starts_at", "ends_at", "acknowledged_at")
-    )
-    returns = list(
-        StateChange.objects.filter(
-            at__gte=longest, to_state=State.OK, from_state__in=State.BREACHED
-        ).values("at", "check_obj__threshold__alert__name")
-    )
+        .iterator()
+    ):
+        firings[found["alertname"]].append(found)
+    returns: dict[str, list[datetime]] = defaultdict(list)
+    for change in StateChange.objects.filter(
+        at__gte=longest, to_state=State.OK, from_state__in=State.BREACHED
+    ).values("at", "check_obj__threshold__alert__name"):
+        returns[change["check_obj__threshold__alert__name"]].append(change["at"])
     for row in rows.values():
         for label, days in WINDOWS:
             since = now - timedelta(days=days)
             window = Window()
-            for firing in firings:
-                if firing["alertname"] != row.alert.name:
-                    continue
+            for firing in firings[row.alert.name]:
                 end = firing["ends_at"] or now
                 if end < since:
                     continue
@@ -84,12 +89,7 @@ def build_report(now: datetime, silences: list[Silence] | None) -> list[NoiseRow
                     window.fired += 1
                     window.acknowledged += firing["acknowledged_at"] is not None
                 window.firing_seconds += _overlap(firing["starts_at"], end, since, now)
-            window.flaps = sum(
-                1
-                for change in returns
-                if change["check_obj__threshold__alert__name"] == row.alert.name
-                and change["at"] >= since
-            )
+            window.flaps = sum(1 for at in returns[row.alert.name] if at >= since)
             if silences is None:
                 window.silenced_seconds = None
             else:
@@ -104,3 +104,16 @@ def build_report(now: datetime, silences: list[Silence] | None) -> list[NoiseRow
         if note.alert.name in rows:
             rows[note.alert.name].last_tuned = note
     return sorted(rows.values(), key=lambda r: r.noise, reverse=True)
+
+
+def select_rows(rows: list[NoiseRow], *, alert: str = "", sort: str = "noise") -> list[NoiseRow]:
+    """The report's rows whose alert name contains ``alert``, in the order ``sort`` names:
+    ``noise`` (as ``build_report`` gives them), ``flaps`` (most flaps in 30 days first) or
+    ``name``."""
+    wanted = alert.casefold()
+    kept = [r for r in rows if wanted in r.alert.name.casefold()]
+    if sort == "flaps":
+        return sorted(kept, key=lambda r: (-r.windows["30 days"].flaps, r.alert.name))
+    if sort == "name":
+        return sorted(kept, key=lambda r: r.alert.name)
+    return kept

@@ -11,6 +11,7 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_not_required
 from django.contrib.auth.models import User
 from django.core.exceptions import PermissionDenied
+from django.forms import Form
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
@@ -19,9 +20,19 @@ from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from core import permissions
-from firing import actions, noise, webhook
+from firing import actions, noise, paging, webhook
 from firing import firing_list as firing
-from firing.forms import AcknowledgeForm, SilenceForm, matchers_for
+from firing.forms import (
+    COMMENT_MAX_CHARS,
+    AcknowledgeForm,
+    FiringListForm,
+    NoiseListForm,
+    SilenceForm,
+    SilenceListForm,
+    SilenceSourceForm,
+    matchers_for,
+    query_problems,
+)
 from firing.models import FiringAlert
 from integrations import alertmanager
 from integrations.alertmanager import AlertmanagerError
@@ -78,23 +89,70 @@ def alertmanager_webhook(request: HttpRequest) -> JsonResponse:
     return JsonResponse({"stored": result.stored, "created": result.created})
 
 
+def _bad_query(request: HttpRequest, form: Form, page: str) -> HttpResponse:
+    """A page's GET parameters out of bounds: 400, naming each one and what it may be."""
+    return render(
+        request,
+        "firing/bad_query.html",
+        {"problems": query_problems(form), "page_title": page, "back": request.path},
+        status=400,
+    )
+
+
 @require_GET
 def firing_alerts(request: HttpRequest) -> HttpResponse:
     """What fires now, grouped as Alertmanager routes it, with who is on it and whether it is
-    silenced; and what resolved in the last day."""
+    silenced; and what resolved in the last day. Both lists are paged and filtered by the
+    query string (``FiringListForm``)."""
     _require(request, VIEW_ALERTS)
+    form = FiringListForm(request.GET)
+    if not form.is_valid():
+        return _bad_query(request, form, "Firing alerts")
+    query, per_page = form.cleaned_data, form.cleaned_data["per_page"]
     now = timezone.now()
+    condition = form.filters()
+    alerts = firing.firing_matching(condition)
+    counts = firing.group_counts(alerts)
+    pager = paging.pager(
+        request.GET,
+        count=sum(c.count for c in counts),
+        page=query["page"],
+        per_page=per_page,
+        param="page",
+        noun="firing alerts",
+    )
+    resolved = firing.resolved_matching(condition, now)
+    resolved_pager = paging.pager(
+        request.GET,
+        count=resolved.count(),
+        page=query["resolved_page"],
+        per_page=per_page,
+        param="resolved_page",
+        noun="alerts resolved in the last 24 hours",
+        anchor="resolved-head",
+    )
+    # Asked after the database so that a slow Alertmanager is the last wait, not the first.
     now_am = firing.AlertmanagerNow.ask()
+    groups = firing.page_groups(
+        alerts, counts, offset=pager.offset, limit=per_page, now_am=now_am, now=now
+    )
+    start = resolved_pager.offset
     return render(
         request,
         "firing/firing.html",
         {
-            "groups": firing.firing_groups(firing.current_firing(), now_am, now),
-            "resolved": firing.recently_resolved(now),
+            "groups": groups,
+            "pager": pager,
+            "group_words": f", in {len(counts):,} groups" if len(counts) > 1 else "",
+            "resolved": list(resolved[start : start + per_page]),
+            "resolved_pager": resolved_pager,
+            "form": form,
+            "is_filtered": bool(condition),
             "alertmanager_error": now_am.error,
             "alertmanager_url": settings.ALERTMANAGER_URL,
             "can_act": request.user.has_perm(ACT_ON_ALERTS),
             "ack_form": AcknowledgeForm(),
+            "ack_limit": f"{COMMENT_MAX_CHARS:,}",
         },
     )
 
@@ -124,14 +182,31 @@ def acknowledge_alert(request: HttpRequest, pk: int) -> HttpResponse:
 @require_GET
 def silences(request: HttpRequest) -> HttpResponse:
     """Active and pending silences, with a warning for those that mute nothing and those
-    that end within the hour."""
+    that end within the hour; paged and filtered by the query string (``SilenceListForm``)."""
     _require(request, VIEW_ALERTS)
+    form = SilenceListForm(request.GET)
+    if not form.is_valid():
+        return _bad_query(request, form, "Silences")
+    query = form.cleaned_data
     now_am = firing.AlertmanagerNow.ask()
+    listed = firing.listed_silences(now_am, state=query["state"], created_by=query["created_by"])
+    pager = paging.pager(
+        request.GET,
+        count=len(listed),
+        page=query["page"],
+        per_page=query["per_page"],
+        param="page",
+        noun="silences",
+    )
+    shown = listed[pager.offset : pager.offset + pager.per_page]
     return render(
         request,
         "firing/silences.html",
         {
-            "rows": firing.silence_rows(now_am),
+            "rows": firing.silence_rows(shown, now_am),
+            "pager": pager,
+            "form": form,
+            "is_filtered": bool(query["state"] or query["created_by"]),
             "alertmanager_error": now_am.error,
             "alertmanager_url": settings.ALERTMANAGER_URL,
             "can_act": request.user.has_perm(ACT_ON_ALERTS),
@@ -151,9 +226,11 @@ def create_silence(request: HttpRequest) -> HttpResponse:
     """The silence form (GET, prefilled from ``?alert=<id>``) and its submission (POST),
     created in Alertmanager with the user's name as its author."""
     _require(request, ACT_ON_ALERTS)
-    source = request.POST if request.method == "POST" else request.GET
-    alert_pk = source.get("alert", "")
-    alert = _get_firing_alert(int(alert_pk)) if alert_pk.isdigit() else None
+    source = SilenceSourceForm(request.POST if request.method == "POST" else request.GET)
+    if not source.is_valid():
+        return _bad_query(request, source, "New silence")
+    alert_pk = source.cleaned_data["alert"]
+    alert = _get_firing_alert(alert_pk) if alert_pk is not None else None
     if request.method == "GET":
         initial: dict[str, object] = {"alert": alert.pk if alert else None}
         if alert:
@@ -207,13 +284,35 @@ def expire_silence(request: HttpRequest, silence_id: uuid.UUID) -> HttpResponse:
 
 @require_GET
 def noise_report(request: HttpRequest) -> HttpResponse:
-    """Every alert over 7 and 30 days, the noisiest first (the playbook's tuning process)."""
+    """Every alert over 7 and 30 days, the noisiest first (the playbook's tuning process);
+    paged, filtered and ordered by the query string (``NoiseListForm``)."""
     _require(request, VIEW_ALERTS)
+    form = NoiseListForm(request.GET)
+    if not form.is_valid():
+        return _bad_query(request, form, "Alert noise")
+    query = form.cleaned_data
     try:
         silences: list | None = alertmanager.list_silences(states=("active", "pending", "expired"))
         silence_error = ""
     except AlertmanagerError as exc:
         silences, silence_error = None, str(exc)
-    rows = noise.build_report(timezone.now(), silences)
-    context = {"tab": "noise", "rows": rows, "silence_error": silence_error}
+    rows = noise.select_rows(
+        noise.build_report(timezone.now(), silences), alert=query["alert"], sort=query["sort"]
+    )
+    pager = paging.pager(
+        request.GET,
+        count=len(rows),
+        page=query["page"],
+        per_page=query["per_page"],
+        param="page",
+        noun="alerts",
+    )
+    context = {
+        "tab": "noise",
+        "rows": rows[pager.offset : pager.offset + pager.per_page],
+        "pager": pager,
+        "form": form,
+        "is_filtered": bool(query["alert"]),
+        "silence_error": silence_error,
+    }
     return render(request, "firing/noise.html", context)

@@ -9,7 +9,10 @@ https://prometheus.io/docs/alerting/latest/configuration/#webhook_config.
 from __future__ import annotations
 
 import hmac
+import itertools
 import json
+import operator
+import re
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -27,8 +30,33 @@ from firing.models import FiringAlert
 MAX_BODY_BYTES = 1_000_000
 # Alertmanager's JSON for Go's zero time: a firing alert's endsAt is not known yet.
 ZERO_TIME_YEAR = 1
-_FIELD_LIMITS = {"fingerprint": 64}
+
+# Bounds of a delivery, each checked before anything is stored. Alertmanager's own payload
+# nests four deep (body, alerts, alert, labels); Python's JSON decoder recurses once per level
+# and a body of a thousand brackets would exhaust the stack, so depth is counted on the bytes
+# before the decoder sees them.
+MAX_DEPTH = 20
+# A group bigger than this is an alert storm: Alertmanager's `max_alerts: 1000` in the
+# webhook_config sends the first thousand and counts the rest in truncatedAlerts.
+MAX_ALERTS = 1000
+# Prometheus rules rarely carry more than a few dozen labels; the limits keep one alert's row,
+# and the page that shows it, a size a person can read.
+MAX_PAIRS = 100  # labels, and annotations, per alert
+MAX_NAME_CHARS = 200  # a label or annotation name
+MAX_LABEL_VALUE_CHARS = 2000
+MAX_ANNOTATION_CHARS = 10_000  # a description or summary
+_FIELD_LIMITS = {"fingerprint": 64, "receiver": 200, "groupKey": 10_000}
 _STATUSES = {s.value for s in FiringStatus}
+
+# Strings may hold brackets. An unterminated string runs to the end of the body (the decoder
+# refuses it later), so that every quote is scanned once and the scan stays linear.
+_JSON_STRING = re.compile(rb'"(?:[^"\\]++|\\[\s\S]?)*+(?:"|\Z)')
+_NOT_A_BRACKET = bytes(b for b in range(256) if b not in b"[]{}")
+# An opening bracket counts 2, a closing one 0 (see nesting_depth).
+_OPENING_AS_TWO = bytes.maketrans(b"[{]}", b"\x02\x02\x00\x00")
+# PostgreSQL's text and jsonb cannot hold NUL, and UTF-8 cannot encode a lone surrogate (JSON's
+# "\ud800" decodes to one): either would fail the insert with a 500 after the check passed.
+_UNSTORABLE = re.compile("[\x00\ud800-\udfff]")
 
 
 class BodyTooLarge(Exception):
@@ -93,6 +121,27 @@ def read_body(request: HttpRequest) -> bytes:
     return body
 
 
+def nesting_depth(body: bytes) -> int:
+    """How deep the JSON decoder would recurse into ``body``'s arrays and objects, counted on
+    the bytes without recursion and in C loops (milliseconds for a delivery; a megabyte of
+    nothing but brackets takes about a tenth of a second). Strings are dropped, then every
+    byte but a bracket; the depth after a bracket is the openings so far less the closings,
+    which is the running sum of 2 per opening less one per bracket. Unbalanced brackets count
+    too: the decoder recurses into ``[[[`` before it finds that nothing closes."""
+    steps = _JSON_STRING.sub(b"", body).translate(_OPENING_AS_TWO, _NOT_A_BRACKET)
+    depths = map(operator.sub, itertools.accumulate(steps), itertools.count(1))
+    return max(itertools.chain((0,), depths))
+
+
+def _storable(value: str, field: str) -> str:
+    found = _UNSTORABLE.search(value)
+    if found is None:
+        return value
+    if found.group() == "\x00":
+        raise PayloadError(field, "contains a NUL character (\\u0000), which cannot be stored")
+    raise PayloadError(field, "contains a lone surrogate (\\ud800-\\udfff), not valid Unicode")
+
+
 def _string(data: dict[str, Any], key: str, path: str, *, allow_empty: bool = True) -> str:
     if key not in data:
         raise PayloadError(f"{path}{key}", "missing")
@@ -103,19 +152,31 @@ def _string(data: dict[str, Any], key: str, path: str, *, allow_empty: bool = Tr
         raise PayloadError(f"{path}{key}", "must not be empty")
     limit = _FIELD_LIMITS.get(key)
     if limit and len(value) > limit:
-        raise PayloadError(f"{path}{key}", f"longer than {limit} characters")
-    return value
+        raise PayloadError(f"{path}{key}", f"longer than {limit:,} characters")
+    return _storable(value, f"{path}{key}")
 
 
-def _string_map(data: dict[str, Any], key: str, path: str) -> dict[str, str]:
+def _string_map(data: dict[str, Any], key: str, path: str, *, max_value: int) -> dict[str, str]:
+    """Labels or annotations: at most ``MAX_PAIRS`` names of at most ``MAX_NAME_CHARS``, each
+    with a string of at most ``max_value`` characters. A name is checked before it is put in
+    a field name, so an error never echoes more than ``MAX_NAME_CHARS`` of it."""
+    field = f"{path}{key}"
     if key not in data:
-        raise PayloadError(f"{path}{key}", "missing")
+        raise PayloadError(field, "missing")
     value = data[key]
     if not isinstance(value, dict):
-        raise PayloadError(f"{path}{key}", f"must be an object, not {type(value).__name__}")
+        raise PayloadError(field, f"must be an object, not {type(value).__name__}")
+    if len(value) > MAX_PAIRS:
+        raise PayloadError(field, f"more than {MAX_PAIRS} {key} ({len(value):,})")
     for name, item in value.items():
+        if len(name) > MAX_NAME_CHARS:
+            raise PayloadError(field, f"a name is longer than {MAX_NAME_CHARS} characters")
+        _storable(name, field)
         if not isinstance(item, str):
-            raise PayloadError(f"{path}{key}.{name}", "must be a string")
+            raise PayloadError(f"{field}.{name}", "must be a string")
+        if len(item) > max_value:
+            raise PayloadError(f"{field}.{name}", f"longer than {max_value:,} characters")
+        _storable(item, f"{field}.{name}")
     return dict(value)
 
 
@@ -142,8 +203,8 @@ def _alert(data: Any, path: str) -> DeliveredAlert:
     return DeliveredAlert(
         fingerprint=_string(data, "fingerprint", path, allow_empty=False),
         status=status,
-        labels=_string_map(data, "labels", path),
-        annotations=_string_map(data, "annotations", path),
+        labels=_string_map(data, "labels", path, max_value=MAX_LABEL_VALUE_CHARS),
+        annotations=_string_map(data, "annotations", path, max_value=MAX_ANNOTATION_CHARS),
         starts_at=starts_at,
         ends_at=_time(data, "endsAt", path),
         generator_url=_string(data, "generatorURL", path),
@@ -151,7 +212,10 @@ def _alert(data: Any, path: str) -> DeliveredAlert:
 
 
 def parse_payload(body: bytes) -> Delivery:
-    """The delivery, or a ``PayloadError`` naming the first field that is wrong."""
+    """The delivery, or a ``PayloadError`` naming the first field that is wrong and the limit
+    it broke. Nothing is stored before the whole delivery passed."""
+    if nesting_depth(body) > MAX_DEPTH:
+        raise PayloadError("body", f"arrays and objects nested deeper than {MAX_DEPTH} levels")
     try:
         data = json.loads(body)
     except (UnicodeDecodeError, ValueError) as exc:
@@ -169,6 +233,12 @@ def parse_payload(body: bytes) -> Delivery:
     alerts = data.get("alerts")
     if not isinstance(alerts, list):
         raise PayloadError("alerts", "missing or not a list")
+    if len(alerts) > MAX_ALERTS:
+        raise PayloadError(
+            "alerts",
+            f"{len(alerts):,} alerts in one delivery, more than {MAX_ALERTS:,} "
+            f"(set max_alerts: {MAX_ALERTS} in Alertmanager's webhook_config)",
+        )
     return Delivery(
         group_key=_string(data, "groupKey", ""),
         status=status,
@@ -189,7 +259,7 @@ def _row_values(alert: DeliveredAlert, receiver: str, now: datetime) -> dict[str
         "annotations": alert.annotations,
         # A link is a convenience: one too long for the column is dropped, not the alert.
         "generator_url": alert.generator_url if len(alert.generator_url) <= 1000 else "",
-        "receiver": receiver[:200],
+        "receiver": receiver,
         "last_received_at": now,
     }
 

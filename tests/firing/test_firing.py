@@ -195,6 +195,40 @@ def test_it_refuses_an_acknowledgement_without_a_comment(sre_client, unreachable
 
 
 @pytest.mark.django_db
+def test_it_refuses_an_acknowledgement_longer_than_its_limit_saying_the_limit(
+    sre_client, unreachable_alertmanager
+):
+    alert = make_firing_alert()
+    response = sre_client.post(f"/alerts/{alert.pk}/acknowledge", {"comment": "x" * 2001})
+    assert response.status_code == 400
+    page = response.content.decode()
+    assert "A comment is at most 2,000 characters (this one has 2001): shorten it." in page
+    assert "At most 2,000 characters." in page  # the help text beside the field
+    assert 'maxlength="2000"' in page
+    alert.refresh_from_db()
+    assert alert.acknowledged_by is None
+    assert not alert.acknowledgements.exists()
+    ok = sre_client.post(f"/alerts/{alert.pk}/acknowledge", {"comment": "x" * 2000})
+    assert ok.status_code == 302
+
+
+@pytest.mark.django_db
+def test_it_shows_the_comment_limit_beside_each_acknowledgement_field(
+    sre_client, unreachable_alertmanager
+):
+    alert = make_firing_alert()
+    page = sre_client.get(URL).content.decode()
+    field = re.search(r'<input id="ack-\d+" name="comment"[^>]*>', page)
+    assert field is not None
+    assert 'maxlength="2000"' in field.group()
+    assert "At most 2,000 characters." in field.group()  # its title: the help text
+    # Said beside the field, which points at the words for screen readers.
+    assert f'aria-describedby="ack-limit-{alert.pk}"' in field.group()
+    beside = page.split(f'id="ack-limit-{alert.pk}">')[1].split("<")[0]
+    assert beside == "A comment of at most 2,000 characters."
+
+
+@pytest.mark.django_db
 def test_it_keeps_the_acknowledgement_when_the_alert_is_delivered_again(
     sre, sre_client, client, settings
 ):
@@ -263,9 +297,11 @@ def test_it_reads_the_page_in_a_fixed_number_of_queries(
     now = timezone.now()
     for i in range(10):
         make_firing_alert(f"Old{i}", status="resolved", ends_at=now, acknowledged_by=sre2)
-    # session, user, the user's and the groups' permissions, firing, their acknowledgement
-    # histories, resolved, and the two heartbeats of the self-monitoring banner: none per alert.
-    with django_assert_num_queries(9):
+    # session, user, the user's and the groups' permissions, the firing groups' sizes (the
+    # pager's count), the page of firing alerts, their acknowledgement histories, the count of
+    # resolved ones (their pager), their page, and the two heartbeats of the self-monitoring
+    # banner: none per alert. Paging added the two counts (9 before); any page reads the same.
+    with django_assert_num_queries(11):
         response = client.get(URL)
     assert response.status_code == 200
 

@@ -117,6 +117,22 @@ def test_it_prefills_the_matchers_from_the_firing_alert(sre_client):
             {"matchers": 'a="x"', "duration": "1h", "custom_duration": "2h", "comment": "c"},
             "Tick “Custom”",
         ),
+        (
+            {"matchers": 'a="x"', "duration": "1h", "comment": "c" * 2001},
+            "A comment is at most 2,000 characters (this one has 2001)",
+        ),
+        (
+            {"matchers": 'a="x"\n' + "b" * 10_000, "duration": "1h", "comment": "c"},
+            "The matchers text is at most 10,000 characters (this one has 10006)",
+        ),
+        (
+            {
+                "matchers": "\n".join(f'l{i}="x"' for i in range(101)),
+                "duration": "1h",
+                "comment": "c",
+            },
+            "At most 100 matchers (there are 101)",
+        ),
     ],
 )
 def test_it_refuses_a_bad_silence_and_creates_nothing(sre_client, am, data, problem):
@@ -125,6 +141,29 @@ def test_it_refuses_a_bad_silence_and_creates_nothing(sre_client, am, data, prob
     assert response.status_code == 400
     assert problem in response.content.decode()
     assert len(_silences_in_alertmanager(am)) == before
+
+
+@pytest.mark.django_db
+def test_it_shows_the_length_limits_beside_the_free_text_fields(sre_client):
+    html = sre_client.get(NEW).content.decode()
+    matchers = html.split('id="id_matchers"')[1].split("</p>")[0]
+    assert "At most 100 lines and 10,000 characters." in matchers
+    assert 'maxlength="10000"' in html
+    comment = html.split('id="id_comment"')[1].split("</p>")[0]
+    assert "At most 2,000 characters." in comment
+    assert 'maxlength="2000"' in html
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("alert", ["9" * 30, "²", "-1", "0", "x"])
+def test_it_refuses_a_bad_alert_to_silence_with_400(sre_client, alert):
+    # A digit Python cannot read as a number, or one too big for the database, was a 500.
+    for response in (
+        sre_client.get(NEW, {"alert": alert}),
+        sre_client.post(NEW, {"alert": alert, "matchers": 'a="x"', "duration": "1h"}),
+    ):
+        assert response.status_code == 400
+        assert "<li>alert: " in response.content.decode()
 
 
 # --- against a real Alertmanager --------------------------------------------------------

@@ -164,7 +164,6 @@ MALFORMED = {
     ),
     "no fingerprint": (a_payload(_without(an_alert(), "fingerprint")), "alerts[0].fingerprint"),
     "empty fingerprint": (a_payload(an_alert(fingerprint="")), "alerts[0].fingerprint"),
-    "huge fingerprint": (a_payload(an_alert(fingerprint="f" * 65)), "alerts[0].fingerprint"),
     # The first alert is fine; the second is not: nothing at all is stored.
     "second alert bad": (
         a_payload(an_alert(), an_alert(fingerprint="b", generatorURL=None)),
@@ -191,6 +190,195 @@ def test_it_refuses_a_body_over_1_mb_with_413(client, token):
     response = deliver(client, big)
     assert response.status_code == 413
     assert FiringAlert.objects.count() == 0
+
+
+# --- bounds -----------------------------------------------------------------------------
+
+
+def _nested(depth: int) -> dict:
+    """A payload whose commonLabels nest ``depth`` levels deep in all (the body is one)."""
+    inner: object = "x"
+    for _ in range(depth - 1):
+        inner = {"k": inner}
+    return a_payload(commonLabels=inner)
+
+
+@pytest.mark.django_db
+def test_it_refuses_a_thousand_nested_brackets_with_400_and_stores_nothing(client, token):
+    # The reproduction: 2 KB of brackets made the JSON decoder recurse until a RecursionError.
+    body = b"[" * 1000 + b"]" * 1000
+    response = deliver(client, body)
+    assert response.status_code == 400
+    assert response.json() == {
+        "error": "body: arrays and objects nested deeper than 20 levels",
+        "field": "body",
+    }
+    assert FiringAlert.objects.count() == 0
+
+
+@pytest.mark.django_db
+def test_it_refuses_unclosed_brackets_before_the_decoder_recurses_into_them(client, token):
+    response = deliver(client, b'{"alerts": ' + b"[" * 100_000)
+    assert response.status_code == 400
+    assert response.json()["field"] == "body"
+    assert "deeper than 20" in response.json()["error"]
+
+
+def _labels(count: int) -> dict[str, str]:
+    return {"alertname": "Many", **{f"l{i}": "v" for i in range(count - 1)}}
+
+
+def _alerts(count: int) -> list[dict]:
+    return [an_alert(fingerprint=f"{i:016x}", annotations={}) for i in range(count)]
+
+
+NUL, SURROGATE = "\x00", "\ud800"
+# Every bounded field of a delivery, one over its limit: (body, field, words of the limit).
+OVER_THE_LIMIT = {
+    "nested 21 deep": (_nested(21), "body", "deeper than 20 levels"),
+    "1,001 alerts": (a_payload(*_alerts(1001)), "alerts", "more than 1,000"),
+    "101 labels": (a_payload(an_alert(labels=_labels(101))), "alerts[0].labels", "more than 100"),
+    "101 annotations": (
+        a_payload(an_alert(annotations={f"a{i}": "v" for i in range(101)})),
+        "alerts[0].annotations",
+        "more than 100",
+    ),
+    "a label name of 201 characters": (
+        a_payload(an_alert(labels={"alertname": "X", "n" * 201: "v"})),
+        "alerts[0].labels",
+        "longer than 200 characters",
+    ),
+    "a label value of 2,001 characters": (
+        a_payload(an_alert(labels={"alertname": "X", "instance": "v" * 2001})),
+        "alerts[0].labels.instance",
+        "longer than 2,000 characters",
+    ),
+    "an annotation of 10,001 characters": (
+        a_payload(an_alert(annotations={"description": "d" * 10_001})),
+        "alerts[0].annotations.description",
+        "longer than 10,000 characters",
+    ),
+    "a fingerprint of 65 characters": (
+        a_payload(an_alert(fingerprint="f" * 65)),
+        "alerts[0].fingerprint",
+        "longer than 64 characters",
+    ),
+    "a receiver of 201 characters": (
+        a_payload(receiver="r" * 201),
+        "receiver",
+        "longer than 200 characters",
+    ),
+    "a groupKey of 10,001 characters": (
+        a_payload(groupKey="g" * 10_001),
+        "groupKey",
+        "longer than 10,000 characters",
+    ),
+    "NUL in a label value": (
+        a_payload(an_alert(labels={"alertname": "X", "instance": f"a{NUL}b"})),
+        "alerts[0].labels.instance",
+        "NUL",
+    ),
+    "NUL in a label name": (
+        a_payload(an_alert(labels={"alertname": "X", f"in{NUL}stance": "a"})),
+        "alerts[0].labels",
+        "NUL",
+    ),
+    "NUL in an annotation": (
+        a_payload(an_alert(annotations={"summary": f"p95{NUL}"})),
+        "alerts[0].annotations.summary",
+        "NUL",
+    ),
+    "NUL in the receiver": (a_payload(receiver=f"panel{NUL}"), "receiver", "NUL"),
+    "NUL in the generatorURL": (
+        a_payload(an_alert(generatorURL=f"http://p/{NUL}")),
+        "alerts[0].generatorURL",
+        "NUL",
+    ),
+    "NUL in the fingerprint": (
+        a_payload(an_alert(fingerprint=f"ab{NUL}")),
+        "alerts[0].fingerprint",
+        "NUL",
+    ),
+    "a lone surrogate in an annotation": (
+        a_payload(an_alert(annotations={"summary": f"x{SURROGATE}"})),
+        "alerts[0].annotations.summary",
+        "lone surrogate",
+    ),
+    # The first alert is fine; the second breaks a bound: nothing at all is stored.
+    "the second alert over a bound": (
+        a_payload(an_alert(), an_alert(fingerprint="b", labels=_labels(101))),
+        "alerts[1].labels",
+        "more than 100",
+    ),
+}
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("case", sorted(OVER_THE_LIMIT))
+def test_it_refuses_a_field_over_its_bound_with_400_naming_the_field_and_limit(client, token, case):
+    payload, field, limit = OVER_THE_LIMIT[case]
+    body = json.dumps(payload)  # json escapes NUL and surrogates as \u0000 and \ud800
+    assert len(body) < webhook.MAX_BODY_BYTES  # the bound refused it, not the body size
+    response = deliver(client, body)
+    assert response.status_code == 400, response.content
+    answer = response.json()
+    assert answer["field"] == field
+    assert answer["error"].startswith(f"{field}: ")
+    assert limit in answer["error"]
+    assert FiringAlert.objects.count() == 0
+
+
+AT_THE_LIMIT = {
+    "nested 20 deep": _nested(20),
+    "1,000 alerts": a_payload(*_alerts(1000)),
+    "100 labels and 100 annotations": a_payload(
+        an_alert(labels=_labels(100), annotations={f"a{i}": "v" for i in range(100)})
+    ),
+    "the longest name and values": a_payload(
+        an_alert(
+            labels={"alertname": "X", "n" * 200: "v" * 2000},
+            annotations={"description": "d" * 10_000},
+        ),
+        receiver="r" * 200,
+    ),
+    "brackets and escaped quotes inside strings": a_payload(
+        an_alert(annotations={"description": '\\"' + "[{" * 4000})
+    ),
+    "emoji (surrogate pairs in JSON)": a_payload(an_alert(annotations={"summary": "\U0001f525"})),
+}
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("case", sorted(AT_THE_LIMIT))
+def test_it_stores_a_delivery_at_its_bounds(client, token, case):
+    payload = AT_THE_LIMIT[case]
+    response = deliver(client, payload)
+    assert response.status_code == 200, response.content
+    assert FiringAlert.objects.count() == len(payload["alerts"])
+
+
+@pytest.mark.parametrize(
+    "body, depth",
+    [
+        (b"", 0),
+        (b"4", 0),
+        (b"{}", 1),
+        (b'{"a": [{"b": {}}]}', 4),
+        (b'{"a": "[[[[{{{{"}', 1),  # brackets in a string are text
+        (b'["\\\\", [[]]]', 3),  # an escaped backslash ends before the quote
+        (b'["\\"[[[", []]', 2),  # an escaped quote does not end the string
+        (b"[[[", 3),  # unclosed brackets are nesting the decoder would enter
+        (b"]]][[", 0),  # a stray closing bracket: the decoder stops there
+        (b'["unterminated [[[[', 1),
+    ],
+)
+def test_it_measures_nesting_as_the_decoder_would_recurse(body, depth):
+    assert webhook.nesting_depth(body) == depth
+
+
+def test_it_nests_the_bound_cases_as_deep_as_they_say():
+    assert webhook.nesting_depth(json.dumps(_nested(20)).encode()) == 20
+    assert webhook.nesting_depth(json.dumps(_nested(21)).encode()) == 21
 
 
 # --- storing ----------------------------------------------------------------------------
