@@ -78,7 +78,7 @@ def evaluate_cycle(now: float | None = None) -> CycleResult:
                 reason = memory.reason
                 edit = edited.get(threshold.pk)
                 if check.evaluated_at and edit and edit > check.evaluated_at:
-                    # ARCHITECTURE.md rule 8: an edit is not a recovery (nor a new breach)
+                    # Trust rule 8 (docs/architecture.md): an edit is not a recovery, nor a breach
                     reason = f"{reason}; the levels were edited at {edit:%Y-%m-%d %H:%M} UTC"
                 changes.append(
                     StateChange(

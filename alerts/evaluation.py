@@ -1,7 +1,7 @@
 """Threshold evaluation: from the values Prometheus returned to the state of each check.
 
 Pure functions over plain data, so that the rules that make a panel trustworthy can be tested
-one by one (ARCHITECTURE.md, rules 1-7):
+one by one (docs/architecture.md, trust rules 1-7):
 
 * missing data is ``no_data`` with the age of the last sample, never OK;
 * a datasource error is ``error`` with its reason, neither a breach nor OK;
@@ -16,7 +16,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass, replace
 
-from core.choices import Direction, Severity, State
+from core.choices import COMPARATOR, Direction, Severity, State
 
 
 @dataclass(frozen=True)
@@ -101,7 +101,7 @@ def judge(
         state = State.OK
     threshold = rule.critical if level == Severity.CRITICAL else rule.warning
     reason = (
-        (f"{value:.4g} {'>' if rule.direction == Direction.ABOVE else '<'} {threshold:g} ({level})")
+        (f"{value:.4g} {COMPARATOR[rule.direction]} {threshold:g} ({level})")
         if level
         else "inside every threshold"
     )

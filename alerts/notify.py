@@ -10,7 +10,7 @@ from django.conf import settings
 from django.urls import reverse
 
 from alerts.models import StateChange
-from core.choices import Direction, Severity, State
+from core.choices import COMPARATOR, Severity, State
 from core.formatting import signed_percent, with_unit
 from notifications import delivery
 from notifications.delivery import Message
@@ -24,7 +24,7 @@ BATCH_BUDGET = 90.0
 def should_notify(from_state: str, to_state: str) -> bool:
     """Into a breach, anything out of critical, and a breach ending: back to ok (a recovery)
     or to no_data / error, because a series that vanishes while breached must not look like
-    a recovery by saying nothing (ARCHITECTURE.md, trust rule 3). Changes that never were a
+    a recovery by saying nothing (docs/architecture.md, trust rule 3). Changes that never were a
     breach (ok <-> pending, no_data -> ok, ...) stay quiet: they are history, not news."""
     if from_state == to_state:
         return False
@@ -56,7 +56,7 @@ def compose(change: StateChange) -> Message:
     def shown(value: float | None) -> str:
         return signed_percent(value) if threshold.relative_to else with_unit(value, metric.unit)
 
-    sign = ">" if threshold.direction == Direction.ABOVE else "<"
+    sign = COMPARATOR[threshold.direction]
     levels = f"warning {sign} {shown(change.warning)}"
     if change.critical is not None:
         levels += f", critical {sign} {shown(change.critical)}"

@@ -26,14 +26,13 @@ import yaml
 from django.conf import settings
 
 from alerts.models import Threshold
-from core.choices import Direction, Severity, Unit
+from core.choices import COMPARATOR, Severity, Unit
 from core.formatting import UNIT_SUFFIX, exact_level, exact_number
 from core.promql import duration_seconds
 
 logger = logging.getLogger(__name__)
 
 RULE_FILE_NAME = "leanvibe.rules.yml"
-COMPARATOR: dict[str, str] = {Direction.ABOVE: ">", Direction.BELOW: "<"}
 # The evaluation step of relative thresholds' past window, as in the panel (one minute).
 PAST_RESOLUTION = "1m"
 

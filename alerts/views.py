@@ -31,7 +31,11 @@ def _get_checks_for_user(request: HttpRequest) -> QuerySet[Check]:
         return checks
     if permissions.has(user, permissions.VIEW_BUSINESS):
         # JSON "contains" lookups are not portable to SQLite; four dashboards are few.
-        boards = [d.pk for d in Dashboard.objects.only("audience") if "business" in d.audience]
+        boards = [
+            d.pk
+            for d in Dashboard.objects.only("audience")
+            if permissions.sees_audience(user, d.audience)
+        ]
         return checks.filter(threshold__metric__panels__dashboard__in=boards).distinct()
     raise PermissionDenied("Your role cannot see the checks.")
 

@@ -10,8 +10,8 @@ from django.contrib.auth.models import Group
 from django.core.exceptions import ImproperlyConfigured
 from django.db import transaction
 
-from controlpanel.choices import Role
 from controlpanel.roles import ensure_roles
+from core.permissions import Role
 
 
 @dataclass(frozen=True)

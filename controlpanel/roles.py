@@ -6,8 +6,8 @@ from typing import Any
 
 from django.contrib.auth.models import AnonymousUser, Group, Permission, User
 
-from controlpanel.choices import Role
 from core import permissions
+from core.permissions import Role
 
 # Codenames of controlpanel.Access permissions per group. Later apps add their model
 # permissions here too, so a role is defined in one place.
@@ -24,8 +24,6 @@ ROLE_PERMISSIONS: dict[str, list[str]] = {
         permissions.SIGN_OFF_CHECKLISTS,
     ],
 }
-
-AnyUser = User | AnonymousUser
 
 
 def ensure_roles() -> None:
@@ -46,7 +44,7 @@ def ensure_roles_after_migrate(**kwargs: Any) -> None:
     ensure_roles()
 
 
-def role_names(user: AnyUser) -> list[str]:
+def role_names(user: User | AnonymousUser) -> list[str]:
     """Human names of the roles a user has, for the header and the home page."""
     if not user.is_authenticated:
         return []

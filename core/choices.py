@@ -7,7 +7,7 @@ from django.db import models
 
 
 class State(models.TextChoices):
-    """The states a check can be in (ARCHITECTURE.md, "States a check can be in")."""
+    """The states a check can be in (docs/architecture.md, "States a check can be in")."""
 
     OK = "ok", "OK"
     PENDING = "pending", "Pending"
@@ -49,6 +49,10 @@ class Severity(models.TextChoices):
 class Direction(models.TextChoices):
     ABOVE = "above", "Above the threshold is bad"
     BELOW = "below", "Below the threshold is bad"
+
+
+# How a level compares in the bad direction: PromQL, notifications and reasons all say it so.
+COMPARATOR: dict[str, str] = {Direction.ABOVE: ">", Direction.BELOW: "<"}
 
 
 class Category(models.TextChoices):

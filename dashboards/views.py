@@ -35,21 +35,13 @@ RANGES = {
     "30d": (2592000, 7200),
 }
 DEFAULT_RANGE = "6h"
-AUDIENCE_PERMISSION = {
-    "business": permissions.VIEW_BUSINESS,
-    "sre": permissions.VIEW_OPERATIONS,
-}
 
 
 def _get_dashboard_for_user(request: HttpRequest, slug: str) -> Dashboard:
     dashboard = Dashboard.objects.filter(slug=slug).first()
     if dashboard is None:
         raise Http404(f"No dashboard {slug!r}.")
-    if not any(
-        permissions.has(request.user, AUDIENCE_PERMISSION[a])
-        for a in dashboard.audience
-        if a in AUDIENCE_PERMISSION
-    ):
+    if not permissions.sees_audience(request.user, dashboard.audience):
         raise PermissionDenied("This dashboard is not for your role.")
     return dashboard
 

@@ -16,6 +16,8 @@ from typing import Any
 import requests
 from django.conf import settings
 
+from core.network import connection_failure
+
 # (connect, read) in seconds. Alertmanager answers these calls in milliseconds; a page that
 # waits longer is worse than one that says "Alertmanager unreachable".
 TIMEOUT = (2.0, 5.0)
@@ -132,10 +134,6 @@ class HeldAlert:
     silenced_by: tuple[str, ...]
     inhibited_by: tuple[str, ...]
 
-    @property
-    def is_silenced(self) -> bool:
-        return bool(self.silenced_by)
-
 
 @dataclass(frozen=True)
 class Silence:
@@ -149,10 +147,6 @@ class Silence:
 
     def matches(self, labels: dict[str, str]) -> bool:
         return all(m.matches(labels) for m in self.matchers)
-
-    @property
-    def matchers_text(self) -> str:
-        return ", ".join(str(m) for m in self.matchers)
 
 
 def _parse_time(text: str) -> datetime:
@@ -180,7 +174,7 @@ def _request(
     except requests.Timeout as exc:
         raise AlertmanagerError(AlertmanagerError.TIMEOUT, "no answer in time", base) from exc
     except requests.ConnectionError as exc:
-        reason = "connection refused" if "refused" in str(exc) else str(exc)[:200]
+        reason = connection_failure(exc)
         raise AlertmanagerError(AlertmanagerError.UNREACHABLE, reason, base) from exc
     except requests.RequestException as exc:
         raise AlertmanagerError(AlertmanagerError.UNREACHABLE, str(exc)[:200], base) from exc

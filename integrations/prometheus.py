@@ -10,7 +10,6 @@ import contextvars
 import hashlib
 import math
 import os
-import socket
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -24,6 +23,8 @@ import requests
 from django.conf import settings
 from requests.adapters import HTTPAdapter
 from urllib3.util.retry import Retry
+
+from core.network import connection_failure
 
 T = TypeVar("T")
 
@@ -320,7 +321,7 @@ def range_queries_chunked(
 
 
 # States of an alerting rule and of its alerts in the rules API.
-RULE_FIRING, RULE_PENDING, RULE_INACTIVE = "firing", "pending", "inactive"
+RULE_FIRING = "firing"
 
 
 @dataclass(frozen=True)
@@ -402,19 +403,6 @@ def _session() -> requests.Session:
     return session  # type: ignore[no-any-return]
 
 
-def _unreachable_reason(exc: requests.RequestException) -> str:
-    """Why a connection failed, from the exceptions it chained (the socket's own error), not
-    from their text."""
-    seen: BaseException | None = exc
-    while seen is not None:
-        if isinstance(seen, ConnectionRefusedError):
-            return "connection refused"
-        if isinstance(seen, socket.gaierror):
-            return "host name not resolved"
-        seen = seen.__cause__ or seen.__context__
-    return f"{type(exc).__name__}: {str(exc)[:200]}"
-
-
 def _request(
     method: str,
     path: str,
@@ -442,7 +430,7 @@ def _request(
     except requests.Timeout:
         return ApiResult(failure=QueryFailure.TIMEOUT, reason=f"no answer within {timeout:g}s")
     except requests.RequestException as exc:
-        return ApiResult(failure=QueryFailure.UNREACHABLE, reason=_unreachable_reason(exc))
+        return ApiResult(failure=QueryFailure.UNREACHABLE, reason=connection_failure(exc))
 
 
 def _api_get(

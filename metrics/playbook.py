@@ -9,12 +9,13 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from core.choices import Category, Unit
+from core.permissions import Role
 from core.playbook_reader import Checker, LineMap
 from core.promql import SCOPE_PLACEHOLDER
 
 CATEGORIES = tuple(Category.values)
 UNITS = tuple(Unit.values)
-AUDIENCES = ("sre", "business")
+AUDIENCES = tuple(Role.values)
 DASHBOARD_SLUGS = (
     "leanvibe-overview",
     "kubernetes-overview",

@@ -11,7 +11,6 @@ from datetime import timedelta
 from typing import Any
 
 from django.conf import settings
-from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
 from django.core.exceptions import PermissionDenied
 from django.db import transaction
 from django.utils import timezone
@@ -24,7 +23,6 @@ from runbooks.models import Action, ActionRun, Runbook, Step
 from runbooks.tasks import execute_run
 
 log = logging.getLogger(__name__)
-User = AbstractBaseUser | AnonymousUser
 
 
 class RunRefused(Exception):

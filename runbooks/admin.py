@@ -11,6 +11,7 @@ from django.core.exceptions import ValidationError
 from django.forms import ModelForm
 from django.http import HttpRequest
 
+from core.admin import ReadOnlyAdmin
 from runbooks.kinds import check_parameters
 from runbooks.models import Action, ActionRun, Runbook, Step
 
@@ -69,16 +70,9 @@ class StepAdmin(admin.ModelAdmin):
 
 
 @admin.register(ActionRun)
-class ActionRunAdmin(admin.ModelAdmin):
+class ActionRunAdmin(ReadOnlyAdmin):
+    """The runs are their own audit record: shown, never edited."""
+
     list_display = ["pk", "runbook_name", "action_label", "status", "requested_by", "approved_by",
                     "requested_at"]  # fmt: skip
     list_filter = ["status", "kind", "runbook_name"]
-
-    def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
-    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False

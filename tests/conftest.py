@@ -22,8 +22,8 @@ from django.contrib.auth.models import Group
 from django.core.cache import cache
 from django.test import Client
 
-from controlpanel.choices import Role
 from controlpanel.roles import ensure_roles
+from core.permissions import Role
 from tests import services
 from tests.factories import make_user
 

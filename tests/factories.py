@@ -5,7 +5,7 @@ from __future__ import annotations
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group
 
-from controlpanel.choices import Role
+from core.permissions import Role
 
 
 def make_user(username: str, role: Role | None = None, *, password: str = "pw-not-used"):

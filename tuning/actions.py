@@ -2,36 +2,33 @@
 ``TuningNote`` added in the same transaction as the change, and a change queues the rule file's
 rewrite and Prometheus's reload once it has committed.
 
-Checks are left as they are: an edit is not a recovery (ARCHITECTURE.md, rule 8). The next
-evaluation judges them against the new levels and records any change of state with its
-reason."""
+Checks are left as they are: an edit is not a recovery (docs/architecture.md, trust rule 8).
+The next evaluation judges them against the new levels and records any change of state with
+its reason."""
 
 from __future__ import annotations
 
 from typing import Any
 
-from django.contrib.auth.base_user import AbstractBaseUser
-from django.contrib.auth.models import AnonymousUser
 from django.db import transaction
 
 from alerts.choices import TuningKind
 from alerts.models import Alert, Threshold, TuningNote
 from alerts.tasks import publish_rules
-
-User = AbstractBaseUser | AnonymousUser
+from core.permissions import AnyUser
 
 
 def _publish_rules() -> None:
     publish_rules.delay()
 
 
-def _author(user: User) -> Any:
+def _author(user: AnyUser) -> Any:
     return user if getattr(user, "is_authenticated", False) else None
 
 
 @transaction.atomic
 def save_threshold(
-    threshold: Threshold, *, actor: User, note: str, is_new: bool = False
+    threshold: Threshold, *, actor: AnyUser, note: str, is_new: bool = False
 ) -> TuningNote:
     """Save a new or changed threshold with its tuning note (before → after)."""
     before: dict[str, Any] = {}
@@ -57,7 +54,7 @@ ALERT_FIELDS = ("summary", "severities", "service")
 
 
 @transaction.atomic
-def save_alert(alert: Alert, *, actor: User, note: str, is_new: bool = False) -> TuningNote:
+def save_alert(alert: Alert, *, actor: AnyUser, note: str, is_new: bool = False) -> TuningNote:
     """Save a new or changed alert with its tuning note: its severities, summary and service
     are part of the exported rules too."""
     before: dict[str, Any] = {}
@@ -79,7 +76,7 @@ def save_alert(alert: Alert, *, actor: User, note: str, is_new: bool = False) ->
 
 @transaction.atomic
 def restore_version(
-    record: TuningNote, *, actor: User, note: str, which: str = "after"
+    record: TuningNote, *, actor: AnyUser, note: str, which: str = "after"
 ) -> TuningNote:
     """Put back the values a threshold had after ``record`` (or before it, which reaches the
     playbook's values from the first change): a change of its own, noted."""
@@ -109,7 +106,7 @@ def restore_version(
 
 
 def add_note(
-    alert: Alert, *, actor: User, note: str, threshold: Threshold | None = None
+    alert: Alert, *, actor: AnyUser, note: str, threshold: Threshold | None = None
 ) -> TuningNote:
     """A tuning note that changes nothing: the playbook's "validate business impact"."""
     return TuningNote.objects.create(

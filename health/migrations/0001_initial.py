@@ -15,13 +15,17 @@ def move_content_types(apps, schema_editor):
     """Keep permissions, admin history and group grants attached to the moved models."""
     ContentType = apps.get_model("contenttypes", "ContentType")
     for model in MODELS:
-        ContentType.objects.filter(app_label=FROM_APP, model=model).update(app_label=TO_APP)
+        # A content type the new app already has (made by a migrate that ran before this
+        # one) is left alone: the old one keeps its grants rather than collide with it.
+        if not ContentType.objects.filter(app_label=TO_APP, model=model).exists():
+            ContentType.objects.filter(app_label=FROM_APP, model=model).update(app_label=TO_APP)
 
 
 def restore_content_types(apps, schema_editor):
     ContentType = apps.get_model("contenttypes", "ContentType")
     for model in MODELS:
-        ContentType.objects.filter(app_label=TO_APP, model=model).update(app_label=FROM_APP)
+        if not ContentType.objects.filter(app_label=FROM_APP, model=model).exists():
+            ContentType.objects.filter(app_label=TO_APP, model=model).update(app_label=FROM_APP)
 
 
 class Migration(migrations.Migration):

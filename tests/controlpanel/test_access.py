@@ -198,7 +198,7 @@ def _checklist_run() -> None:
 def _awaiting_run() -> None:
     from django.utils import timezone
 
-    from controlpanel.choices import Role
+    from core.permissions import Role
     from runbooks.models import Action, ActionRun
     from tests.factories import make_user
 
