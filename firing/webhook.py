@@ -121,15 +121,19 @@ def read_body(request: HttpRequest) -> bytes:
     return body
 
 
-def nesting_depth(body: bytes) -> int:
+def nesting_depth(body: bytes, *, stop_above: int | None = None) -> int:
     """How deep the JSON decoder would recurse into ``body``'s arrays and objects, counted on
     the bytes without recursion and in C loops (milliseconds for a delivery; a megabyte of
     nothing but brackets takes about a tenth of a second). Strings are dropped, then every
     byte but a bracket; the depth after a bracket is the openings so far less the closings,
     which is the running sum of 2 per opening less one per bracket. Unbalanced brackets count
-    too: the decoder recurses into ``[[[`` before it finds that nothing closes."""
+    too: the decoder recurses into ``[[[`` before it finds that nothing closes. With
+    ``stop_above``, the count stops at the first depth past it (a megabyte of openings is
+    refused after a few dozen of them)."""
     steps = _JSON_STRING.sub(b"", body).translate(_OPENING_AS_TWO, _NOT_A_BRACKET)
     depths = map(operator.sub, itertools.accumulate(steps), itertools.count(1))
+    if stop_above is not None:
+        return next((d for d in depths if d > stop_above), 0)
     return max(itertools.chain((0,), depths))
 
 
@@ -214,7 +218,7 @@ def _alert(data: Any, path: str) -> DeliveredAlert:
 def parse_payload(body: bytes) -> Delivery:
     """The delivery, or a ``PayloadError`` naming the first field that is wrong and the limit
     it broke. Nothing is stored before the whole delivery passed."""
-    if nesting_depth(body) > MAX_DEPTH:
+    if nesting_depth(body, stop_above=MAX_DEPTH) > MAX_DEPTH:
         raise PayloadError("body", f"arrays and objects nested deeper than {MAX_DEPTH} levels")
     try:
         data = json.loads(body)
