@@ -38,8 +38,6 @@ from integrations import alertmanager
 from integrations.alertmanager import AlertmanagerError
 
 logger = logging.getLogger(__name__)
-VIEW_ALERTS = permissions.VIEW_OPERATIONS
-ACT_ON_ALERTS = permissions.RUN_ACTIONS
 
 
 def _require(request: HttpRequest, permission: str) -> None:
@@ -104,7 +102,7 @@ def firing_alerts(request: HttpRequest) -> HttpResponse:
     """What fires now, grouped as Alertmanager routes it, with who is on it and whether it is
     silenced; and what resolved in the last day. Both lists are paged and filtered by the
     query string (``FiringListForm``)."""
-    _require(request, VIEW_ALERTS)
+    _require(request, permissions.VIEW_OPERATIONS)
     form = FiringListForm(request.GET)
     if not form.is_valid():
         return _bad_query(request, form, "Firing alerts")
@@ -150,7 +148,7 @@ def firing_alerts(request: HttpRequest) -> HttpResponse:
             "is_filtered": bool(condition),
             "alertmanager_error": now_am.error,
             "alertmanager_url": settings.ALERTMANAGER_URL,
-            "can_act": request.user.has_perm(ACT_ON_ALERTS),
+            "can_act": permissions.has(request.user, permissions.RUN_ACTIONS),
             "ack_form": AcknowledgeForm(),
             "ack_limit": f"{COMMENT_MAX_CHARS:,}",
         },
@@ -167,7 +165,7 @@ def _get_firing_alert(pk: int) -> FiringAlert:
 @require_POST
 def acknowledge_alert(request: HttpRequest, pk: int) -> HttpResponse:
     """Say you are on it, with a comment the next person reads."""
-    _require(request, ACT_ON_ALERTS)
+    _require(request, permissions.RUN_ACTIONS)
     alert = _get_firing_alert(pk)
     form = AcknowledgeForm(request.POST)
     if not form.is_valid():
@@ -183,7 +181,7 @@ def acknowledge_alert(request: HttpRequest, pk: int) -> HttpResponse:
 def silences(request: HttpRequest) -> HttpResponse:
     """Active and pending silences, with a warning for those that mute nothing and those
     that end within the hour; paged and filtered by the query string (``SilenceListForm``)."""
-    _require(request, VIEW_ALERTS)
+    _require(request, permissions.VIEW_OPERATIONS)
     form = SilenceListForm(request.GET)
     if not form.is_valid():
         return _bad_query(request, form, "Silences")
@@ -209,7 +207,7 @@ def silences(request: HttpRequest) -> HttpResponse:
             "is_filtered": bool(query["state"] or query["created_by"]),
             "alertmanager_error": now_am.error,
             "alertmanager_url": settings.ALERTMANAGER_URL,
-            "can_act": request.user.has_perm(ACT_ON_ALERTS),
+            "can_act": permissions.has(request.user, permissions.RUN_ACTIONS),
         },
     )
 
@@ -225,7 +223,7 @@ def _status_for(exc: AlertmanagerError) -> int:
 def create_silence(request: HttpRequest) -> HttpResponse:
     """The silence form (GET, prefilled from ``?alert=<id>``) and its submission (POST),
     created in Alertmanager with the user's name as its author."""
-    _require(request, ACT_ON_ALERTS)
+    _require(request, permissions.RUN_ACTIONS)
     source = SilenceSourceForm(request.POST if request.method == "POST" else request.GET)
     if not source.is_valid():
         return _bad_query(request, source, "New silence")
@@ -269,7 +267,7 @@ def create_silence(request: HttpRequest) -> HttpResponse:
 @require_POST
 def expire_silence(request: HttpRequest, silence_id: uuid.UUID) -> HttpResponse:
     """End a silence now (anyone on the SRE team may: Alertmanager keeps who created it)."""
-    _require(request, ACT_ON_ALERTS)
+    _require(request, permissions.RUN_ACTIONS)
     try:
         actions.expire_silence(str(silence_id), actor=_actor(request))
     except AlertmanagerError as exc:
@@ -286,7 +284,7 @@ def expire_silence(request: HttpRequest, silence_id: uuid.UUID) -> HttpResponse:
 def noise_report(request: HttpRequest) -> HttpResponse:
     """Every alert over 7 and 30 days, the noisiest first (the playbook's tuning process);
     paged, filtered and ordered by the query string (``NoiseListForm``)."""
-    _require(request, VIEW_ALERTS)
+    _require(request, permissions.VIEW_OPERATIONS)
     form = NoiseListForm(request.GET)
     if not form.is_valid():
         return _bad_query(request, form, "Alert noise")

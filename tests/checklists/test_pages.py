@@ -98,7 +98,7 @@ def test_it_says_the_sla_report_cannot_be_computed_without_prometheus(
     settings.PROMETHEUS_URL = "http://127.0.0.1:9"
     page = sre_client.get(reverse("checklists:sla"), {"month": "2026-10"}).content.decode()
     assert "October 2026" in page and "Prometheus did not answer" in page
-    assert sre_client.get(reverse("checklists:sla"), {"month": "nonsense"}).status_code == 404
+    assert sre_client.get(reverse("checklists:sla"), {"month": "nonsense"}).status_code == 400
 
 
 def test_it_shows_overdue_runs_on_the_home_page(overdue_run, sre_client, business_client):
