@@ -17,6 +17,7 @@ from alerts import agreement
 from alerts import rules_export as rules
 from alerts.models import Check
 from core import permissions
+from core.paging import PageForm
 from health.checks import EVALUATION_HEARTBEAT
 from health.models import Heartbeat
 from integrations import prometheus
@@ -42,12 +43,24 @@ def _get_checks_for_user(request: HttpRequest) -> QuerySet[Check]:
 
 @require_GET
 def check_history(request: HttpRequest, pk: int) -> HttpResponse:
-    """Every change of state of one check, newest first."""
+    """Every change of state of one check, newest first, a page at a time (``?page=``,
+    ``?per_page=``)."""
     check = _get_checks_for_user(request).filter(pk=pk).first()
     if check is None:
         raise Http404("No such check, or not one your role can see.")
-    changes = check.changes.all()[:500]
-    return render(request, "alerts/check_history.html", {"check": check, "changes": changes})
+    form = PageForm(request.GET)
+    page = form.paginate(check.changes.order_by("-at", "-pk")) if form.is_valid() else None
+    return render(
+        request,
+        "alerts/check_history.html",
+        {
+            "check": check,
+            "form": form,
+            "page": page,
+            "changes": page.object_list if page is not None else [],
+        },
+        status=200 if page is not None else 400,
+    )
 
 
 @require_GET

@@ -21,12 +21,14 @@ from alerts.evaluation import Rule
 from alerts.models import Alert, Check, Threshold, TuningNote
 from core import formatting
 from core.choices import State, badness_rank
+from core.paging import PageForm
 from integrations import prometheus
 from metrics import charts
 from metrics.models import Metric
 from tuning import actions as tuning
 from tuning import backtest
 from tuning.forms import (
+    NOTE_MAX,
     AlertForm,
     BacktestForm,
     MetricForm,
@@ -236,25 +238,37 @@ class ThresholdAdmin(admin.ModelAdmin):
 
     @method_decorator(require_GET)
     def tuning_history(self, request: HttpRequest, pk: int) -> HttpResponse:
+        """The threshold's versions and notes, newest first, a page at a time."""
         threshold = self._threshold(request, pk)
+        form = PageForm(request.GET)
+        page = form.paginate(self._notes(threshold)) if form.is_valid() else None
+        current = threshold.current_values()
         context = {
             **self.admin_site.each_context(request),
             "opts": self.model._meta,
             "title": f"Tuning history of {threshold.key}",
             "threshold": threshold,
+            "form": form,
+            "page": page,
             # a version can be restored when its values are not the ones in force now
             "notes": [
                 (
                     note,
-                    bool(note.after) and note.after != threshold.current_values(),
-                    bool(note.before) and note.before != threshold.current_values(),
+                    bool(note.after) and note.after != current,
+                    bool(note.before) and note.before != current,
                 )
-                for note in self._notes(threshold)
+                for note in (page.object_list if page is not None else [])
             ],
             "restore_form": RestoreForm(),
+            "note_limit": NOTE_MAX,
             "can_change": self.has_change_permission(request, threshold),
         }
-        return render(request, "admin/alerts/threshold/tuning_history.html", context)
+        return render(
+            request,
+            "admin/alerts/threshold/tuning_history.html",
+            context,
+            status=200 if page is not None else 400,
+        )
 
     @method_decorator(require_POST)
     def restore(self, request: HttpRequest, pk: int, note_pk: int) -> HttpResponse:
@@ -263,7 +277,8 @@ class ThresholdAdmin(admin.ModelAdmin):
         form = RestoreForm(request.POST)
         history = reverse("admin:alerts_threshold_tuning", args=[pk])
         if not form.is_valid():
-            messages.error(request, "Say why you restore this version: the note is required.")
+            problems = " ".join(str(error) for error in form.errors["note"])
+            messages.error(request, f"Say why you restore this version: {problems}")
             return HttpResponseRedirect(history)
         try:
             tuning.restore_version(
