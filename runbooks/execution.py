@@ -31,10 +31,44 @@ def claim_run(run_id: int, *, worker: str) -> bool:
     )
 
 
+# A run's output is kept with the run and shown on its page: every action's output is cut
+# here, in one place, so that a query matching 100,000 series or a pod's megabyte of logs
+# neither fills the database nor a page (bench/hostile.py).
+OUTPUT_MAX_LINES = 2000
+OUTPUT_LINE_MAX = 2000
+
+
 def append_output(run_id: int, line: str) -> None:
     ActionRun.objects.filter(pk=run_id).update(
         output=Concat(F("output"), Value(line + "\n")), heartbeat_at=timezone.now()
     )
+
+
+class _Output:
+    """The run's ``emit``: each line appended as it comes, up to ``OUTPUT_MAX_LINES`` lines of
+    at most ``OUTPUT_LINE_MAX`` characters; what is cut is counted and said at the end."""
+
+    def __init__(self, run_id: int) -> None:
+        self.run_id = run_id
+        self.lines = 0
+        self.dropped = 0
+
+    def __call__(self, line: str) -> None:
+        if self.lines >= OUTPUT_MAX_LINES:
+            self.dropped += 1
+            return
+        self.lines += 1
+        if len(line) > OUTPUT_LINE_MAX:
+            line = f"{line[:OUTPUT_LINE_MAX]}… ({len(line) - OUTPUT_LINE_MAX:,} characters cut)"
+        append_output(self.run_id, line)
+
+    def close(self) -> None:
+        if self.dropped:
+            append_output(
+                self.run_id,
+                f"… {self.dropped:,} more line(s) not kept: the output is cut at "
+                f"{OUTPUT_MAX_LINES:,} lines",
+            )
 
 
 def finish_run(run_id: int, status: str, error: str = "") -> None:
@@ -75,14 +109,13 @@ def run_claimed(run: ActionRun) -> None:
     """Execute a claimed run, its output appended as it comes, and record how it ended.
     Expected failures end it as failed with the reason; so does anything unexpected (with
     the traceback in the log), because a run left "running" would look like it still is."""
+    output = _Output(run.pk)
     try:
         with _Heartbeat(run.pk, max(settings.RUNBOOK_LOST_AFTER / 3, 1)):
-            executors.execute(
-                run.kind,
-                run.parameters,
-                lambda line: append_output(run.pk, line),
-                dry_run=run.dry_run,
-            )
+            try:
+                executors.execute(run.kind, run.parameters, output, dry_run=run.dry_run)
+            finally:
+                output.close()
     except executors.FAILURES as exc:
         finish_run(run.pk, RunStatus.FAILED, str(exc))
         return

@@ -104,6 +104,14 @@ def clean(kind_name: str, raw: dict[str, Any]) -> tuple[dict[str, Any], dict[str
         value: Any = raw.get(param.name)
         if isinstance(value, str):
             value = value.strip()
+        if isinstance(value, str) and len(value) > param.max_length:
+            errors[param.name] = (
+                f"At most {param.max_length:,} characters (this is {len(value):,})."
+            )
+            continue
+        if isinstance(value, str) and "\x00" in value:
+            errors[param.name] = "Null characters are not allowed."
+            continue
         if value in (None, ""):
             if param.required:
                 errors[param.name] = "Required."
@@ -114,6 +122,10 @@ def clean(kind_name: str, raw: dict[str, Any]) -> tuple[dict[str, Any], dict[str
                 value = int(value)
             except (TypeError, ValueError):
                 errors[param.name] = "A whole number."
+                continue
+            low, high = param.minimum, param.maximum
+            if (low is not None and value < low) or (high is not None and value > high):
+                errors[param.name] = f"Between {low:,} and {high:,}."
                 continue
         elif param.type == "json" and isinstance(value, str):
             try:
@@ -170,8 +182,6 @@ def _check(kind_name: str, params: dict[str, Any]) -> dict[str, str]:
             isinstance(k, str) and isinstance(v, str) for k, v in data.items()
         ):
             errors["data"] = 'A mapping of names to text values: {"CONNECTION_POOL_SIZE": "40"}'
-    if kind_name == "k8s_logs" and params["tail"] is not None and not 1 <= params["tail"] <= 5000:
-        errors["tail"] = "Between 1 and 5000 lines."
     if kind_name == "redis_flushdb" and params["confirm"] != cache.database():
         errors["confirm"] = f"Type the database number, {cache.database()}, to flush it."
     if (
@@ -276,10 +286,11 @@ def _promql(p: dict[str, Any], emit: Emit) -> None:
     emit(f"{p['query']}")
     if not result.is_ok:
         raise ActionFailed(f"Prometheus {result.failure}: {result.reason}")
+    # the count first: a long answer is cut by the run's output limit, the count is not
+    emit(f"{len(result.samples):,} series ({result.seconds * 1000:.0f} ms)")
     for sample in result.samples:
         labels = ", ".join(f'{k}="{v}"' for k, v in sorted(sample.labels.items()))
         emit(f"{{{labels}}} {sample.value:g}")
-    emit(f"{len(result.samples)} series ({result.seconds * 1000:.0f} ms)")
 
 
 def _notify(p: dict[str, Any], emit: Emit) -> None:

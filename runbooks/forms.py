@@ -27,7 +27,12 @@ class ActionForm(forms.Form):
             value = initial_values.get(param.name)
             help_text = param.help
             if param.type == "int":
-                field: forms.Field = forms.IntegerField(required=param.required)
+                field: forms.Field = forms.IntegerField(
+                    required=param.required, min_value=param.minimum, max_value=param.maximum
+                )
+                if param.minimum is not None and param.maximum is not None:
+                    bounds = f"From {param.minimum:,} to {param.maximum:,}."
+                    help_text = f"{help_text} {bounds}".strip()
             elif param.type == "choice":
                 field = forms.ChoiceField(
                     choices=[(c, c) for c in param.choices], required=param.required
@@ -48,7 +53,9 @@ class ActionForm(forms.Form):
                 )
             elif param.type == "json":
                 field = forms.CharField(
-                    required=param.required, widget=forms.Textarea(attrs={"rows": 2})
+                    required=param.required,
+                    max_length=param.max_length,
+                    widget=forms.Textarea(attrs={"rows": 2}),
                 )
                 if value not in (None, ""):
                     value = json.dumps(value)
@@ -56,6 +63,7 @@ class ActionForm(forms.Form):
                 wide = param.name in ("query", "source", "message")
                 field = forms.CharField(
                     required=param.required,
+                    max_length=param.max_length,
                     widget=forms.TextInput(attrs={"size": 70 if wide else 20}),
                 )
             if action.kind == "redis_flushdb" and param.name == "confirm":
@@ -64,6 +72,12 @@ class ActionForm(forms.Form):
                 except Exception:  # a bad RUNBOOK_REDIS_URL shows on the run, not here
                     help_text = "Type the database number."
                 value = ""  # never prefilled: typing it is the point
+            if isinstance(field, forms.CharField) and field.max_length:
+                limit = f"At most {field.max_length:,} characters."
+                help_text = f"{help_text} {limit}".strip()
+                field.error_messages["max_length"] = (
+                    f"At most {field.max_length:,} characters (this is %(show_value)s)."
+                )
             field.label = param.label
             field.help_text = help_text
             field.initial = value

@@ -17,6 +17,15 @@ from dataclasses import dataclass
 
 from integrations.http_probe import path_problem
 
+# Characters a parameter's text may have, where it enters (the form and the playbook): a
+# name (namespace, pod, channel) is short; a query, a message or a JSON body is longer, but
+# bounded too, since it is stored with the run, shown on its page and sent on.
+NAME_MAX = 200
+QUERY_MAX = 4000
+MESSAGE_MAX = 2000
+JSON_MAX = 10_000
+PATTERN_MAX = 500
+
 
 @dataclass(frozen=True)
 class Param:
@@ -28,6 +37,10 @@ class Param:
     required: bool = True
     choices: tuple[str, ...] = ()
     help: str = ""
+    max_length: int = NAME_MAX
+    # the range of an int (replicas have their own, from the settings)
+    minimum: int | None = None
+    maximum: int | None = None
 
 
 @dataclass(frozen=True)
@@ -63,8 +76,15 @@ KINDS: dict[str, Kind] = {
                 Param("method", "Method", "choice", choices=HTTP_METHODS),
                 TARGET,
                 PATH,
-                Param("json_body", "JSON body", "json", required=False),
-                Param("expect_status", "Expected status", "int", required=False),
+                Param("json_body", "JSON body", "json", required=False, max_length=JSON_MAX),
+                Param(
+                    "expect_status",
+                    "Expected status",
+                    "int",
+                    required=False,
+                    minimum=100,
+                    maximum=599,
+                ),
             ),
         ),
         Kind(
@@ -82,21 +102,29 @@ KINDS: dict[str, Kind] = {
                 ),
             ),
         ),
-        Kind("promql", "PromQL diagnostic", "prometheus", (Param("query", "PromQL query"),)),
+        Kind(
+            "promql",
+            "PromQL diagnostic",
+            "prometheus",
+            (Param("query", "PromQL query", max_length=QUERY_MAX),),
+        ),
         Kind(
             "notify",
             "Notification",
             "notification",
             (
                 Param("channel", "Channel", help="A notification channel's name (admin)."),
-                Param("message", "Message"),
+                Param("message", "Message", max_length=MESSAGE_MAX),
             ),
         ),
         Kind(
             "k8s_pods",
             "Pods by label",
             "kubernetes",
-            (NAMESPACE, Param("label_selector", "Label selector", required=False)),
+            (
+                NAMESPACE,
+                Param("label_selector", "Label selector", required=False, max_length=PATTERN_MAX),
+            ),
         ),
         Kind(
             "k8s_describe_pod",
@@ -122,10 +150,18 @@ KINDS: dict[str, Kind] = {
                     help="A label selector (app.kubernetes.io/name=leanvibe), pod/NAME, "
                     "deployment/NAME or statefulset/NAME.",
                 ),
-                Param("pattern", "Pattern (regular expression)", "regex", required=False),
+                Param(
+                    "pattern",
+                    "Pattern (regular expression)",
+                    "regex",
+                    required=False,
+                    max_length=PATTERN_MAX,
+                ),
                 Param("ignore_case", "Ignore case", "choice", choices=("yes", "no")),
-                Param("tail", "Lines per pod", "int"),
-                Param("last", "Show the last matches", "int", required=False),
+                Param("tail", "Lines per pod", "int", minimum=1, maximum=5000),
+                Param(
+                    "last", "Show the last matches", "int", required=False, minimum=1, maximum=5000
+                ),
             ),
         ),
         Kind(
@@ -159,7 +195,7 @@ KINDS: dict[str, Kind] = {
             (
                 NAMESPACE,
                 Param("configmap", "ConfigMap"),
-                Param("data", "Data to merge", "json"),
+                Param("data", "Data to merge", "json", max_length=JSON_MAX),
                 Param(
                     "restart",
                     "Then restart",
@@ -185,19 +221,27 @@ KINDS: dict[str, Kind] = {
             is_change=True,
             has_dry_run=True,
         ),
-        Kind("neo4j_query", "Neo4j query", "neo4j", (Param("query", "Cypher query"),)),
+        Kind(
+            "neo4j_query",
+            "Neo4j query",
+            "neo4j",
+            (Param("query", "Cypher query", max_length=QUERY_MAX),),
+        ),
         Kind(
             "neo4j_write",
             "Neo4j schema change",
             "neo4j",
-            (Param("query", "Cypher query"),),
+            (Param("query", "Cypher query", max_length=QUERY_MAX),),
             is_change=True,
         ),
         Kind(
             "aws_desired_capacity",
             "Auto Scaling desired capacity",
             "aws",
-            (Param("group", "Auto Scaling group"), Param("capacity", "Desired capacity", "int")),
+            (
+                Param("group", "Auto Scaling group"),
+                Param("capacity", "Desired capacity", "int", minimum=0, maximum=10_000),
+            ),
             is_change=True,
         ),
     )
