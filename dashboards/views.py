@@ -12,7 +12,6 @@ from functools import partial
 from typing import Any
 
 from django.conf import settings
-from django.core.cache import cache
 from django.core.exceptions import PermissionDenied
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import render
@@ -20,7 +19,7 @@ from django.utils import timezone
 from django.views.decorators.http import require_GET
 
 from alerts.models import Check, StateChange, Threshold
-from core import permissions
+from core import caching, permissions
 from core.choices import State
 from integrations import prometheus
 from metrics import charts
@@ -136,7 +135,7 @@ class _Trends:
                 _chart(tile, result, bands.get(tile.panel.metric_id, []))
                 for tile, result in zip(tiles, self.results(), strict=True)
             ]
-            cache.set(self.key, charts_data, prometheus.RANGE_CACHE_SECONDS)
+            caching.put(self.key, charts_data, prometheus.RANGE_CACHE_SECONDS)
         for tile, (figure, error, is_empty, latest) in zip(tiles, charts_data, strict=True):
             tile.figure, tile.chart_error, tile.is_chart_empty, tile.latest = (
                 figure,
@@ -152,7 +151,7 @@ def _start_trends(board: Dashboard, panels: list[Panel], range_key: str) -> _Tre
     seconds, step = RANGES[range_key]
     end = time.time()
     key = f"charts:{board.slug}:{range_key}:{int(end // prometheus.RANGE_CACHE_SECONDS)}"
-    trends = _Trends(key, end - seconds, end, cached=cache.get(key))
+    trends = _Trends(key, end - seconds, end, cached=caching.get(key))
     if trends.cached is None:
         trends.results = prometheus.started(
             [

@@ -7,12 +7,11 @@ import time
 from dataclasses import asdict, dataclass
 
 from django.conf import settings
-from django.core.cache import cache
 from django.db import DatabaseError, connection
 from django.utils import timezone
 from prometheus_client import Gauge
-from redis.exceptions import RedisError
 
+from core import caching
 from health.models import Heartbeat
 from health.observability import BEAT_HEARTBEAT_AGE, EVALUATION_LAG, PROMETHEUS_UP
 from integrations import prometheus
@@ -100,11 +99,7 @@ def check_evaluation() -> HeartbeatCheck:
 def _cached_prometheus() -> prometheus.Reachability | None:
     """The last probe's answer if it is still fresh. A cache that is down only costs the
     caching: the health answer must not fail with it."""
-    try:
-        cached = cache.get(f"{_PROMETHEUS_CACHE_KEY}:{settings.PROMETHEUS_URL}")
-    except (RedisError, OSError):
-        log.warning("cache unavailable; probing Prometheus without it", exc_info=True)
-        return None
+    cached = caching.get(f"{_PROMETHEUS_CACHE_KEY}:{settings.PROMETHEUS_URL}")
     return None if cached is None else prometheus.Reachability(**cached)
 
 
@@ -120,10 +115,7 @@ def _probe_prometheus() -> prometheus.Reachability:
     if not result.is_reachable and (result.error or "").endswith(prometheus.BUDGET_SPENT):
         return result  # not a probe: the page ran out of time before it could ask
     PROMETHEUS_UP.set(1 if result.is_reachable else 0)
-    try:
-        cache.set(key, asdict(result), _PROMETHEUS_CACHE_SECONDS)
-    except (RedisError, OSError):
-        log.warning("cache unavailable; Prometheus probe not cached", exc_info=True)
+    caching.put(key, asdict(result), _PROMETHEUS_CACHE_SECONDS)
     return result
 
 

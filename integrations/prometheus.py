@@ -24,6 +24,7 @@ from django.conf import settings
 from requests.adapters import HTTPAdapter
 from urllib3.util.retry import Retry
 
+from core import caching
 from core.network import connection_failure
 
 T = TypeVar("T")
@@ -221,12 +222,10 @@ def range_query(
     """A range query for a chart, cached briefly in the shared cache: every viewer of a
     dashboard in the same half-minute costs Prometheus one query. Start and end are aligned to
     the step so that the cache key is shared."""
-    from django.core.cache import cache
-
     base = (url or settings.PROMETHEUS_URL).rstrip("/")
     start, end = step * (start // step), step * (end // step)
     key = "range:" + hashlib.sha256(f"{base}|{query}|{start}|{end}|{step}".encode()).hexdigest()
-    cached = cache.get(key)
+    cached = caching.get(key)
     if cached is not None:
         return cached  # type: ignore[no-any-return]
     params = {"query": query, "start": str(start), "end": str(end), "step": str(step)}
@@ -243,7 +242,7 @@ def range_query(
                 points.append((float(stamp), number))
         series.append(Series(dict(item.get("metric", {})), tuple(points)))
     result = RangeResult(query, tuple(series))
-    cache.set(key, result, cache_seconds)
+    caching.put(key, result, cache_seconds)
     return result
 
 

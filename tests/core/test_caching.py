@@ -1,0 +1,37 @@
+"""A shared cache that is down (Redis killed or restarting) costs only the caching: reads miss,
+writes are dropped, and the pages that cache answer as they would uncached."""
+
+from __future__ import annotations
+
+import os
+
+import pytest
+from django.core.management import call_command
+
+from core import caching
+from tests.services import free_port
+
+
+@pytest.fixture
+def dead_redis(settings):
+    settings.CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": f"redis://127.0.0.1:{free_port()}/0",
+        }
+    }
+
+
+def test_it_misses_and_drops_when_the_cache_is_down(dead_redis, caplog):
+    caching.put("k", "v", 30)
+    assert caching.get("k") is None
+    assert "cache unavailable" in caplog.text
+
+
+@pytest.mark.django_db
+def test_a_dashboard_answers_with_the_cache_down(dead_redis, sre_client, settings):
+    settings.PROMETHEUS_URL = f"http://127.0.0.1:{free_port()}"
+    call_command("load_playbook", stdout=open(os.devnull, "w"))  # noqa: SIM115
+    response = sre_client.get("/d/leanvibe-overview")
+    assert response.status_code == 200
+    assert 'data-testid="chart-error"' in response.content.decode()
