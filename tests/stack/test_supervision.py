@@ -9,77 +9,25 @@ import os
 import re
 import signal
 import socket
-import subprocess
-import sys
 from collections.abc import Iterator
-from dataclasses import dataclass
 from datetime import datetime
-from pathlib import Path
 
 import pytest
 
 from stack import environment, supervision
 from stack.programs import programs
 from tests import services
-from tests.helpers import REPO, clean_env
-from tests.stack.helpers import DEADLINE, is_alive, wait_for
+from tests.stack.helpers import DEADLINE, RunningStack, is_alive, running_stack, wait_for
 
 pytestmark = pytest.mark.services
 
 CHEAP = ["redis", "node_exporter"]
 
 
-@dataclass
-class RunningStack:
-    env: dict[str, str]
-    runner: subprocess.Popen
-    log: Path
-    supervisor: supervision.Supervisor
-
-    def output(self) -> str:
-        return self.log.read_text(errors="replace")
-
-    def port(self, name: str) -> int:
-        return int(self.env[environment.PROCESSES[name][0]])
-
-    def statuses(self) -> dict[str, supervision.ProcessStatus]:
-        return self.supervisor.status()
-
-    def pid(self, name: str) -> int | None:
-        status = self.statuses().get(name)
-        return status.pid if status and status.state == "RUNNING" else None
-
-
 @pytest.fixture
 def cheap_stack(tmp_path, monkeypatch) -> Iterator[RunningStack]:
-    var = tmp_path / "var"
-    env = clean_env(VAR_DIR=str(var))
-    for p in environment.PORTS:
-        env[p.env] = str(services.free_port())
-    monkeypatch.setattr(environment, "VAR_DIR", var)
-    log = tmp_path / "run.log"
-    with log.open("w") as out:
-        # A new session stands in for the terminal: Ctrl-C signals its whole foreground group.
-        runner = subprocess.Popen(
-            [sys.executable, "-m", "stack", "run", *CHEAP],
-            env=env,
-            cwd=REPO,
-            stdout=out,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
-        )
-    stack = RunningStack(env, runner, log, supervision.Supervisor(supervision.config_path()))
-    try:
-        wait_for(
-            lambda: "Stop everything with Ctrl-C" in stack.output() or runner.poll() is not None,
-            what="the status table",
-        )
-        assert runner.poll() is None, stack.output()
+    with running_stack(tmp_path, monkeypatch, CHEAP) as stack:
         yield stack
-    finally:
-        if runner.poll() is None:
-            runner.send_signal(signal.SIGTERM)
-            runner.wait(DEADLINE)
 
 
 def test_it_prints_which_services_are_up(cheap_stack):
