@@ -282,6 +282,10 @@ CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
 HEARTBEAT_INTERVAL = env_int("HEARTBEAT_INTERVAL", 30, minimum=1)
 # Seconds between evaluation cycles (15 in the demo stack).
 EVALUATION_INTERVAL = env_int("EVALUATION_INTERVAL", 60, minimum=5)
+# Seconds between refreshes of every live region of a page (static/js/live.js): the tiles,
+# charts, lists and the navigation's counts. Shared by every page so that one request a round
+# refreshes them all; the answers that cost Prometheus are cached and shared between viewers.
+LIVE_REFRESH_SECONDS = env_int("LIVE_REFRESH_SECONDS", 15, minimum=2)
 CELERY_BEAT_SCHEDULE = {
     "evaluate-thresholds": {
         "task": "alerts.tasks.evaluate_thresholds",

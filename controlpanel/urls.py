@@ -4,13 +4,14 @@ from django.contrib import admin
 from django.contrib.auth import views as auth_views
 from django.urls import include, path
 
-from controlpanel import views
+from controlpanel import live, views
 
 admin.site.site_header = "LeanVibe control panel — administration"
 admin.site.site_title = "LeanVibe admin"
 
 urlpatterns = [
     path("", views.home, name="home"),
+    path("live/navigation", live.live_navigation, name="live-navigation"),
     path(
         "accounts/login/",
         auth_views.LoginView.as_view(

@@ -213,17 +213,17 @@ def dashboard(request: HttpRequest, slug: str) -> HttpResponse:
     if range_key not in RANGES:
         range_key = DEFAULT_RANGE
     panels = list(board.panels.select_related("metric"))
-    is_htmx = bool(getattr(request, "htmx", False))  # HtmxMiddleware: the status tiles only
-    trends = None if is_htmx else _start_trends(board, panels, range_key)
+    trends = _start_trends(board, panels, range_key)
     tiles = _tiles(panels)
+    trends.add_to(tiles)
     context = {
         "dashboard": board,
         "tiles": tiles,
         "range": range_key,
         "ranges": list(RANGES),
-        "refresh_seconds": settings.EVALUATION_INTERVAL,
+        "generated_at": timezone.now(),
     }
-    if trends is None:
-        return render(request, "dashboards/dashboard.html#tiles", context)
-    trends.add_to(tiles)
+    # A live refresh (static/js/live.js) asks for the whole page, since the navigation's counts
+    # and the banner refresh with the board; the charts' data every viewer shares through the
+    # cache for half a minute.
     return render(request, "dashboards/dashboard.html", context)

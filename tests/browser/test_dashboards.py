@@ -22,7 +22,7 @@ pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 @pytest.fixture
 def overview(settings, prometheus_server):
     settings.PROMETHEUS_URL = prometheus_server.url
-    settings.EVALUATION_INTERVAL = 1  # the tiles poll every second here
+    settings.LIVE_REFRESH_SECONDS = 1  # the page refreshes every second here
     call_command("load_playbook", stdout=open(os.devnull, "w"))  # noqa: SIM115
     now = timezone.now()
     return Check.objects.create(
@@ -70,6 +70,7 @@ def live_overview(settings, tmp_path):
     with running_demo(tmp_path) as (env, prometheus):
         settings.PROMETHEUS_URL = prometheus.url
         settings.EVALUATION_INTERVAL = 2
+        settings.LIVE_REFRESH_SECONDS = 1
         call_command("load_playbook", stdout=open(os.devnull, "w"))  # noqa: SIM115
         evaluate_cycle()
         yield env
@@ -100,6 +101,7 @@ def test_it_shows_errors_and_the_banner_when_prometheus_stops(page: Page, sre, s
     with running_demo(tmp_path) as (_, prometheus):  # a Prometheus of this test's own
         settings.PROMETHEUS_URL = prometheus.url
         settings.EVALUATION_INTERVAL = 2
+        settings.LIVE_REFRESH_SECONDS = 1
         call_command("load_playbook", stdout=open(os.devnull, "w"))  # noqa: SIM115
         evaluate_cycle()
         log_in(page, "sre", PASSWORD)

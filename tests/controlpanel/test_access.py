@@ -34,6 +34,8 @@ SIGNED_IN = Expect(anonymous=302, business=200, sre=200, admin=200)
 
 EXPECTATIONS: dict[str, Expect] = {
     "home": SIGNED_IN,
+    # The navigation's counts and the banner, refreshed by pages with no live region.
+    "live-navigation": SIGNED_IN,
     "health": EVERYONE,
     "health-db": EVERYONE,
     "metrics": EVERYONE,

@@ -66,16 +66,18 @@ def test_it_says_why_a_chart_is_missing(loaded, sre_client):
     assert "unreachable: connection refused" in page
 
 
-def test_it_refreshes_only_the_tiles_for_htmx(loaded, sre_client, django_assert_num_queries):
+def test_a_live_refresh_gets_the_board_and_the_navigation(
+    loaded, sre_client, django_assert_num_queries
+):
     for i in range(5):
         make_check("pod_cpu", {"pod": f"p{i}"}, State.OK, 40)
-    # session, user, permissions (2), dashboard, panels, checks, thresholds, the banner's
-    # two heartbeats (beat, evaluation)
-    with django_assert_num_queries(10):
+    # the page's thirteen: every live region of it is refreshed by the one request
+    with django_assert_num_queries(13):
         response = sre_client.get("/d/kubernetes-overview", HTTP_HX_REQUEST="true")
     body = response.content.decode()
-    assert body.lstrip().startswith('<section id="status"')
-    assert "<html" not in body and "plotly" not in body
+    for region in ('id="board" data-live', 'id="nav-counts"', 'id="health" data-live'):
+        assert region in body
+    assert 'data-live-url="/d/kubernetes-overview"' in body
 
 
 @pytest.mark.parametrize("checks", [3, 40])
@@ -84,8 +86,9 @@ def test_it_keeps_the_query_count_flat_as_checks_grow(
 ):
     for i in range(checks):
         make_check("pod_cpu", {"pod": f"p{i}"}, State.OK, 40)
-    # the tiles' ten, and one for the state history behind the charts' bands
-    with django_assert_num_queries(11):
+    # the tiles' ten, one for the state history behind the charts' bands, and the
+    # navigation's two counts (firing alerts by severity, runs to approve)
+    with django_assert_num_queries(13):
         sre_client.get("/d/kubernetes-overview")
 
 

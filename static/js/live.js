@@ -1,0 +1,153 @@
+// The one mechanism that keeps every screen current: every page's live regions (elements with an
+// id and data-live: the navigation's counts, the banner, a dashboard's tiles and charts, the
+// firing alerts, the silences, a checklist run's evidence) are fetched again together, in one
+// request, on the interval the body names (data-live-interval, seconds), from the URL it names
+// (data-live-url: the page itself, or the navigation's fragment on pages with no live region
+// of their own). Each region is replaced by the element with the same id in the answer.
+//
+// Why polling and not server-sent events: every answer is the server's ordinary rendering of
+// the page, cached where it is dear (chart data is shared between viewers), and a poll holds
+// no connection open per viewer in a web worker that has eight threads.
+//
+// - While the tab is hidden nothing is fetched; when it shows again a round runs at once if
+//   one was missed (the catch-up).
+// - A region that holds the focus or an input someone has changed is left alone that round,
+//   so that nobody loses what they were typing.
+// - The header says when the page last updated, and says plainly when it cannot: the server
+//   does not answer, answers with an error, or the session ended (then polling stops).
+// - Before a region is replaced, "live:before" is dispatched on it; after, "live:after" on the
+//   new one (charts.js keeps each chart's zoom and hidden series across the swap).
+(function () {
+  "use strict";
+  var body = document.body;
+  var url = body.dataset.liveUrl;
+  var seconds = Number(body.dataset.liveInterval) || 15;
+  var loginPath = body.dataset.loginPath || "/accounts/login/";
+  if (!url) return;
+
+  var lastOk = new Date();
+  var lastRound = Date.now();
+  var inFlight = false;
+  var stopped = false;
+  var timer = null;
+
+  function status() {
+    return document.getElementById("live-status");
+  }
+
+  function clock(date) {
+    return date.toLocaleTimeString([], {hour: "2-digit", minute: "2-digit", second: "2-digit",
+                                        hour12: false});
+  }
+
+  function say(state, text, link) {
+    var el = status();
+    if (!el) return;
+    el.dataset.state = state;
+    el.textContent = text;
+    if (link) {
+      var a = document.createElement("a");
+      a.href = link.href;
+      a.textContent = link.text;
+      el.append(" ", a);
+    }
+  }
+
+  function isBusy(region) {
+    if (region.contains(document.activeElement) && document.activeElement !== region &&
+        document.activeElement.matches("input, select, textarea, button, [contenteditable]")) {
+      return true;
+    }
+    var fields = region.querySelectorAll("input, select, textarea");
+    for (var i = 0; i < fields.length; i++) {
+      var f = fields[i];
+      if (f.type === "hidden" || f.type === "submit") continue;
+      if (f.type === "checkbox" || f.type === "radio") {
+        if (f.checked !== f.defaultChecked) return true;
+      } else if (f.tagName === "SELECT") {
+        for (var j = 0; j < f.options.length; j++) {
+          if (f.options[j].selected !== f.options[j].defaultSelected) return true;
+        }
+      } else if (f.value !== f.defaultValue) {
+        return true;
+      }
+    }
+    return false;
+  }
+
+  function swap(fresh) {
+    var regions = document.querySelectorAll("[data-live][id]");
+    var changed = 0;
+    regions.forEach(function (old) {
+      var next = fresh.getElementById(old.id);
+      if (!next || isBusy(old)) return;
+      old.dispatchEvent(new CustomEvent("live:before", {bubbles: true}));
+      var adopted = document.importNode(next, true);
+      old.replaceWith(adopted);
+      if (window.htmx) window.htmx.process(adopted);
+      adopted.dispatchEvent(new CustomEvent("live:after", {bubbles: true}));
+      changed++;
+    });
+    return changed;
+  }
+
+  function round() {
+    if (stopped || inFlight || document.hidden) return;
+    inFlight = true;
+    lastRound = Date.now();
+    fetch(url, {headers: {"HX-Request": "true", "X-Live-Refresh": "1"},
+                credentials: "same-origin", cache: "no-store"})
+      .then(function (response) {
+        var landed = new URL(response.url, location.href);
+        if (response.status === 401 || response.status === 403 ||
+            (response.redirected && landed.pathname === loginPath)) {
+          stopped = true;
+          say("ended", "Your session ended: this page no longer updates.",
+              {href: loginPath + "?next=" + encodeURIComponent(location.pathname + location.search),
+               text: "Sign in again"});
+          return null;
+        }
+        if (!response.ok) {
+          say("failing", "Cannot update: the server answered " + response.status +
+              "; last updated " + clock(lastOk) + ", retrying.");
+          return null;
+        }
+        return response.text();
+      })
+      .then(function (text) {
+        if (text === null || text === undefined) return;
+        var fresh = new DOMParser().parseFromString(text, "text/html");
+        swap(fresh);
+        lastOk = new Date();
+        say("ok", "Updated " + clock(lastOk));
+        body.dispatchEvent(new CustomEvent("live:updated", {bubbles: true}));
+      })
+      .catch(function () {
+        say("failing", "Cannot update: the server does not answer; last updated " +
+            clock(lastOk) + ", retrying.");
+      })
+      .finally(function () {
+        inFlight = false;
+      });
+  }
+
+  function start() {
+    if (timer === null) timer = window.setInterval(round, seconds * 1000);
+  }
+
+  document.addEventListener("visibilitychange", function () {
+    if (document.hidden) {
+      window.clearInterval(timer);
+      timer = null;
+      if (!stopped) say("paused", "Paused while the tab is hidden; last updated " + clock(lastOk));
+      return;
+    }
+    if (stopped) return;
+    say("ok", "Updated " + clock(lastOk));
+    if (Date.now() - lastRound >= seconds * 1000) round();  // the catch-up
+    start();
+  });
+
+  say("ok", "Updated " + clock(lastOk));
+  if (!document.hidden) start();
+})();

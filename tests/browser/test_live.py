@@ -1,0 +1,166 @@
+"""Screens that stay current without a reload (static/js/live.js): a dashboard's charts gain
+points with the zoom and the hidden series kept, the navigation counts firing alerts as they
+come and go, nothing is fetched while the tab is hidden (and a round runs at once when it shows
+again), and the header says plainly when the page cannot update: the server does not answer,
+or the session ended."""
+
+from __future__ import annotations
+
+import os
+
+import pytest
+from django.contrib.sessions.models import Session
+from django.core.management import call_command
+from playwright.sync_api import Page, expect
+
+from alerts.cycle import evaluate_cycle
+from firing.models import FiringAlert
+from tests.browser.conftest import log_in, screenshot
+from tests.conftest import PASSWORD, running_demo
+from tests.factories import make_firing_alert
+
+pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
+
+CHART = '[data-figure="api_p95_latency"]'
+
+
+@pytest.fixture
+def fast(settings):
+    settings.LIVE_REFRESH_SECONDS = 1
+    settings.PROMETHEUS_URL = "http://127.0.0.1:9"  # refused at once where nothing needs it
+
+
+def points(page: Page) -> int:
+    return page.eval_on_selector(
+        CHART, "div => Math.max(...div.data.map(trace => (trace.x || []).length))"
+    )
+
+
+def test_a_chart_gains_points_and_keeps_its_zoom_and_hidden_series(
+    page: Page, sre, settings, tmp_path
+):
+    with running_demo(tmp_path) as (_, prometheus):
+        settings.PROMETHEUS_URL = prometheus.url
+        settings.LIVE_REFRESH_SECONDS = 1
+        call_command("load_playbook", stdout=open(os.devnull, "w"))  # noqa: SIM115
+        evaluate_cycle()
+        log_in(page, "sre", PASSWORD)
+        page.goto("/d/leanvibe-overview?range=1h")
+        page.wait_for_function(
+            "s => { const d = document.querySelector(s); return d && d.data; }", arg=CHART
+        )
+        page.evaluate("window.__marker = 'same page'")
+        first = points(page)
+        # What a person does with the chart: hide the first series by its legend entry and
+        # zoom the x axis by dragging across the plot.
+        page.locator(f"{CHART} .legendtoggle").first.click()
+        box = page.locator(f"{CHART} .nsewdrag").first.bounding_box()
+        assert box is not None
+        y = box["y"] + box["height"] / 2
+        page.mouse.move(box["x"] + box["width"] * 0.5, y)
+        page.mouse.down()
+        page.mouse.move(box["x"] + box["width"] * 0.95, y, steps=5)
+        page.mouse.up()
+        zoomed = page.eval_on_selector(CHART, "div => div.layout.xaxis.range.slice()")
+        # A point every 15 s (the 1h range's step); the shared chart cache turns every 30 s.
+        page.wait_for_function(
+            "([s, n]) => Math.max(...document.querySelector(s).data.map("
+            "t => (t.x || []).length)) > n",
+            arg=[CHART, first],
+            timeout=120_000,
+        )
+        assert page.evaluate("window.__marker") == "same page"
+        assert page.eval_on_selector(CHART, "div => div.data[0].visible") == "legendonly"
+        assert page.eval_on_selector(CHART, "div => div.layout.xaxis.range") == zoomed
+        expect(page.get_by_test_id("live-status")).to_contain_text("Updated")
+        screenshot(page, "overview-live-chart")
+
+
+def test_the_navigation_counts_firing_alerts_as_they_come_and_go(page: Page, sre, fast):
+    log_in(page, "sre", PASSWORD)
+    page.goto("/runbooks/")
+    expect(page.get_by_test_id("nav-none-firing")).to_have_text("nothing firing")
+    page.evaluate("window.__marker = 'same page'")
+    alert = make_firing_alert(labels={"severity": "critical"})
+    make_firing_alert("LeanVibeHighErrorRate", labels={"severity": "warning"})
+    expect(page.get_by_test_id("nav-critical")).to_have_text("1 critical")
+    expect(page.get_by_test_id("nav-warning")).to_have_text("1 warning")
+    FiringAlert.objects.filter(pk=alert.pk).update(status="resolved")
+    expect(page.get_by_test_id("nav-critical")).to_have_count(0)
+    expect(page.get_by_test_id("nav-warning")).to_have_text("1 warning")
+    assert page.evaluate("window.__marker") == "same page"
+    screenshot(page, "navigation-counts")
+
+
+def test_the_counts_are_only_for_roles_that_act_on_them(page: Page, business, fast):
+    make_firing_alert()
+    log_in(page, "business", PASSWORD)
+    page.goto("/")
+    expect(page.get_by_test_id("username")).to_have_text("business")
+    expect(page.get_by_test_id("nav-counts")).to_have_count(0)
+
+
+def test_it_fetches_nothing_while_the_tab_is_hidden_and_catches_up_when_it_shows(
+    page: Page, sre, fast
+):
+    log_in(page, "sre", PASSWORD)
+    # The page's timers run on a clock the test moves: "nothing for ten intervals" is then ten
+    # intervals of the page's own time, not a wait of the test's.
+    page.clock.install()
+    page.goto("/runbooks/")
+    asked: list[str] = []
+    page.on("request", lambda request: asked.append(request.url))
+    page.clock.run_for(1100)
+    wait_for_round(page, asked, 1)
+    # The browser's own signal of a hidden tab, as switching tabs sends it.
+    set_hidden(page, True)
+    expect(page.get_by_test_id("live-status")).to_contain_text("Paused while the tab is hidden")
+    make_firing_alert(labels={"severity": "critical"})
+    before = len(asked)
+    page.clock.run_for(10_000)
+    assert len(asked) == before, asked[before:]
+    expect(page.get_by_test_id("nav-none-firing")).to_be_visible()
+    set_hidden(page, False)  # the catch-up: at once, not at the next tick
+    expect(page.get_by_test_id("nav-critical")).to_have_text("1 critical")
+    assert len(asked) == before + 1
+
+
+def wait_for_round(page: Page, asked: list[str], count: int) -> None:
+    page.wait_for_function(
+        "() => document.querySelector('[data-testid=live-status]').dataset.state === 'ok'"
+    )
+    assert len([url for url in asked if "/live/navigation" in url]) >= count, asked
+
+
+def set_hidden(page: Page, hidden: bool) -> None:
+    page.evaluate(
+        "hidden => { Object.defineProperty(document, 'hidden', {value: hidden, configurable:"
+        " true}); document.dispatchEvent(new Event('visibilitychange')); }",
+        hidden,
+    )
+
+
+def test_it_says_when_the_server_does_not_answer(page: Page, sre, fast):
+    log_in(page, "sre", PASSWORD)
+    page.goto("/runbooks/")
+    expect(page.get_by_test_id("live-status")).to_contain_text("Updated")
+    page.route("**/live/navigation", lambda route: route.abort("connectionrefused"))
+    expect(page.get_by_test_id("live-status")).to_contain_text(
+        "Cannot update: the server does not answer"
+    )
+    screenshot(page, "live-server-unreachable")
+    page.unroute("**/live/navigation")
+    expect(page.get_by_test_id("live-status")).to_contain_text("Updated")
+
+
+def test_it_says_when_the_session_ended_and_stops(page: Page, sre, fast):
+    log_in(page, "sre", PASSWORD)
+    page.goto("/runbooks/")
+    expect(page.get_by_test_id("live-status")).to_contain_text("Updated")
+    Session.objects.all().delete()
+    status = page.get_by_test_id("live-status")
+    expect(status).to_contain_text("Your session ended")
+    expect(status.get_by_role("link", name="Sign in again")).to_have_attribute(
+        "href", "/accounts/login/?next=%2Frunbooks%2F"
+    )
+    screenshot(page, "live-session-ended")
