@@ -6,7 +6,9 @@ checklist evidence, the exported rules' annotations and the admin all format her
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import datetime, timedelta
+
+from django.utils import timezone
 
 from core.choices import Unit
 
@@ -83,6 +85,35 @@ def span(value: timedelta | None) -> str:
         return f"{hours_} h {rest} min" if rest else f"{hours_} h"
     rest = hours_ % 24
     return f"{days} d {rest} h" if rest else f"{days} d"
+
+
+# Under a minute either way a moment is "just now": the pages refresh every few seconds, and
+# "12 s ago" ticking up reads as noise.
+JUST_NOW = 60
+
+
+def ago(moment: datetime | None, now: datetime | None = None) -> str:
+    """A moment relative to now, as people say it: "just now", "3 min ago", "2 h 5 min ago",
+    "in 57 min" (never Django's "0 minutes")."""
+    if moment is None:
+        return MISSING
+    now = now or timezone.now()
+    seconds = (now - moment).total_seconds()
+    if abs(seconds) < JUST_NOW:
+        return "just now"
+    if seconds > 0:
+        return f"{span(now - moment)} ago"
+    return f"in {span(moment - now)}"
+
+
+def held_for(since: datetime | None, now: datetime | None = None) -> str:
+    """How long a state has held: "just now" under a minute, then "for 3 min", "for 2 h"."""
+    if since is None:
+        return MISSING
+    now = now or timezone.now()
+    if (now - since).total_seconds() < JUST_NOW:
+        return "just now"
+    return f"for {span(now - since)}"
 
 
 def age(seconds: float | None) -> str:

@@ -17,6 +17,8 @@ register.filter("span", formatting.span)
 register.filter("share", formatting.share)
 register.filter("points", formatting.points)
 register.filter("hours", formatting.hours)
+register.filter("ago", formatting.ago)
+register.filter("held_for", formatting.held_for)
 
 
 @register.filter

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 
 import pytest
 
@@ -62,3 +62,34 @@ def test_it_orders_states_and_severities_worst_first():
         State.OK,
     ]
     assert badness_rank("something else") > badness_rank(State.OK)
+
+
+NOW = datetime(2026, 12, 1, 12, 0, tzinfo=UTC)
+
+
+@pytest.mark.parametrize(
+    ("moment", "said"),
+    [
+        (NOW, "just now"),
+        (NOW - timedelta(seconds=59), "just now"),
+        (NOW + timedelta(seconds=30), "just now"),
+        (NOW - timedelta(minutes=3), "3 min ago"),
+        (NOW - timedelta(hours=2, minutes=5), "2 h 5 min ago"),
+        (NOW + timedelta(minutes=57), "in 57 min"),
+        (None, "—"),
+    ],
+)
+def test_it_says_a_moment_as_people_do(moment, said):
+    assert formatting.ago(moment, NOW) == said
+
+
+@pytest.mark.parametrize(
+    ("since", "said"),
+    [
+        (NOW - timedelta(seconds=10), "just now"),
+        (NOW - timedelta(minutes=3), "for 3 min"),
+        (NOW - timedelta(days=1, hours=2), "for 1 d 2 h"),
+    ],
+)
+def test_it_says_how_long_a_state_has_held_never_0_minutes(since, said):
+    assert formatting.held_for(since, NOW) == said
