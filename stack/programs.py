@@ -106,6 +106,9 @@ def programs(env: dict[str, str]) -> dict[str, Program]:
                     f"--storage.tsdb.path={var / 'prometheus' / 'data'}",
                     "--storage.tsdb.retention.time=45d",
                     f"--web.listen-address=127.0.0.1:{env['PROMETHEUS_PORT']}",
+                    # the address its alerts link back to ("Query in Prometheus"): the one the
+                    # panel uses, not the machine's host name, which a browser may not resolve
+                    f"--web.external-url=http://127.0.0.1:{env['PROMETHEUS_PORT']}",
                     "--web.enable-lifecycle",
                     "--log.level=warn",
                 ),
@@ -119,6 +122,7 @@ def programs(env: dict[str, str]) -> dict[str, Program]:
                     f"--config.file={var / 'alertmanager' / 'alertmanager.yml'}",
                     f"--storage.path={var / 'alertmanager' / 'data'}",
                     f"--web.listen-address=127.0.0.1:{env['ALERTMANAGER_PORT']}",
+                    f"--web.external-url=http://127.0.0.1:{env['ALERTMANAGER_PORT']}",
                     "--cluster.listen-address=",
                     "--log.level=warn",
                 ),

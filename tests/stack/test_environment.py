@@ -112,3 +112,18 @@ def test_it_reads_no_stack_file_for_a_process_that_names_its_settings(tmp_path):
     result = run_manage("check", env=shell)
     assert result.returncode != 0
     assert "SECRET_KEY (or SECRET_KEY_FILE) must be set" in result.stderr
+
+
+def test_it_has_prometheus_and_alertmanager_link_back_to_the_addresses_the_panel_uses(
+    monkeypatch,
+):
+    """An alert's "Query in Prometheus" link is Prometheus's external URL: by default the
+    machine's host name, which the browser on another machine may not resolve."""
+    from stack.programs import programs
+
+    monkeypatch.delenv("PROMETHEUS_URL", raising=False)
+    monkeypatch.delenv("ALERTMANAGER_URL", raising=False)
+    env = environment.stack_environment()
+    commands = {name: program.command for name, program in programs(env).items()}
+    assert f"--web.external-url={env['PROMETHEUS_URL']}" in commands["prometheus"]
+    assert f"--web.external-url={env['ALERTMANAGER_URL']}" in commands["alertmanager"]
