@@ -5,7 +5,7 @@ parallel and cached for half a minute."""
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from functools import partial
@@ -21,6 +21,7 @@ from django.views.decorators.http import require_GET
 from alerts.models import Check, StateChange, Threshold
 from core import caching, permissions
 from core.choices import State
+from dashboards import markers as events
 from integrations import prometheus
 from metrics import charts
 from metrics.models import Dashboard, Panel
@@ -124,16 +125,27 @@ class _Trends:
     end: float
     cached: list[ChartData] | None = None
     results: Callable[[], list[prometheus.RangeResult]] | None = None
+    rollouts: Callable[[], list[list[events.Marker]]] | None = None
 
     def add_to(self, tiles: list[Tile]) -> None:
         charts_data = self.cached
         if charts_data is None:
-            assert self.results is not None
-            # the state history is read while Prometheus answers
+            assert self.results is not None and self.rollouts is not None
+            # the state history and the records behind the markers are read while
+            # Prometheus and the cluster answer
             bands = _state_bands(tiles, self.start, self.end)
+            metric_ids = [tile.panel.metric_id for tile in tiles]
+            results = self.results()
+            [rollouts] = self.rollouts()
+            markers = events.markers_by_metric(metric_ids, self.start, self.end, rollouts)
             charts_data = [
-                _chart(tile, result, bands.get(tile.panel.metric_id, []))
-                for tile, result in zip(tiles, self.results(), strict=True)
+                _chart(
+                    tile,
+                    result,
+                    bands.get(tile.panel.metric_id, []),
+                    markers.get(tile.panel.metric_id, []),
+                )
+                for tile, result in zip(tiles, results, strict=True)
             ]
             caching.put(self.key, charts_data, prometheus.RANGE_CACHE_SECONDS)
         for tile, (figure, error, is_empty, latest) in zip(tiles, charts_data, strict=True):
@@ -159,6 +171,7 @@ def _start_trends(board: Dashboard, panels: list[Panel], range_key: str) -> _Tre
                 for panel in panels
             ]
         )
+        trends.rollouts = prometheus.started([events.rollout_markers])
     return trends
 
 
@@ -190,7 +203,10 @@ def _aware(timestamp: float) -> datetime:
 
 
 def _chart(
-    tile: Tile, result: prometheus.RangeResult, bands: list[tuple[str, float, float]]
+    tile: Tile,
+    result: prometheus.RangeResult,
+    bands: list[tuple[str, float, float]],
+    markers: Sequence[events.Marker] = (),
 ) -> tuple[Any, str, bool, float | None]:
     """(figure, error, is the range empty, latest value of a single series)."""
     if not result.is_ok:
@@ -198,7 +214,11 @@ def _chart(
     if not any(series.points for series in result.series):
         return None, "", True, None
     figure = charts.trend_figure(
-        result, tile.panel.metric.unit, _threshold_lines(tile.thresholds), bands
+        result,
+        tile.panel.metric.unit,
+        _threshold_lines(tile.thresholds),
+        bands,
+        [(m.at, m.kind, m.text, m.url) for m in markers],
     )
     latest = None
     if len(result.series) == 1 and result.series[0].points:

@@ -9,6 +9,7 @@ anything — that answer is the diff shown before approval.
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import re
 from collections.abc import Callable
@@ -41,9 +42,11 @@ def _api() -> client.ApiClient:
 
 
 def _call(fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
-    """Call the API and turn its failures into one error with the server's own message."""
+    """Call the API and turn its failures into one error with the server's own message
+    (``_request_timeout`` is TIMEOUT unless given)."""
+    kwargs.setdefault("_request_timeout", TIMEOUT)
     try:
-        return fn(*args, _request_timeout=TIMEOUT, **kwargs)
+        return fn(*args, **kwargs)
     except ApiException as exc:
         message = exc.reason or ""
         try:
@@ -281,7 +284,7 @@ def restart(namespace: str, workload: str, *, dry_run: bool) -> tuple[str, str]:
     apps = client.AppsV1Api(api)
     current = _read_workload(api, namespace, kind, name)
     annotations = current.spec.template.metadata.annotations or {}
-    key = "kubectl.kubernetes.io/restartedAt"
+    key = RESTARTED_AT
     stamp = dt.datetime.now(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
     body = {"spec": {"template": {"metadata": {"annotations": {key: stamp}}}}}
     patch = (
@@ -292,6 +295,34 @@ def restart(namespace: str, workload: str, *, dry_run: bool) -> tuple[str, str]:
     answer = _call(patch, name, namespace, body, **_dry(dry_run))
     after = (answer.spec.template.metadata.annotations or {}).get(key, "")
     return annotations.get(key, "(never restarted)"), after
+
+
+RESTARTED_AT = "kubectl.kubernetes.io/restartedAt"
+
+
+def last_rollouts(
+    namespaces: list[str], workloads: list[str], *, timeout: float = 1.5
+) -> list[tuple[str, str, dt.datetime]]:
+    """(namespace, kind/name, when) of each allowed deployment's last rollout: the pod
+    template's ``restartedAt`` (``kubectl rollout restart``), or the deployment's creation.
+    One list call per namespace, with a short timeout: the dashboards draw these as markers."""
+    api = _api()
+    apps = client.AppsV1Api(api)
+    found = []
+    for namespace in namespaces:
+        answer = _call(apps.list_namespaced_deployment, namespace, _request_timeout=timeout)
+        for item in answer.items:
+            workload = f"deployment/{item.metadata.name}"
+            if workload not in workloads:
+                continue
+            stamp = (item.spec.template.metadata.annotations or {}).get(RESTARTED_AT)
+            moment = item.metadata.creation_timestamp
+            if stamp:
+                with contextlib.suppress(ValueError):
+                    moment = dt.datetime.fromisoformat(stamp.replace("Z", "+00:00"))
+            if moment is not None:
+                found.append((namespace, workload, moment))
+    return found
 
 
 def delete_pod(namespace: str, pod: str, *, dry_run: bool) -> str:

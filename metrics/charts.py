@@ -68,15 +68,57 @@ def _ms(timestamp: float) -> int:
     return int(timestamp * 1000)
 
 
+# Markers of what happened (dashboards/markers.py), by kind: the legend's words, the
+# marker's symbol and its colour.
+MARKER_STYLES: dict[str, tuple[str, str, str]] = {
+    "run": ("runbook runs", "diamond", "#4338ca"),
+    "tuning": ("threshold edits", "square", "#0f766e"),
+    "silence": ("silences", "x", "#6b7280"),
+    "ack": ("acknowledgements", "circle", "#0369a1"),
+    "rollout": ("rollouts", "triangle-up", "#a16207"),
+    "state": ("changes of state", "triangle-down", "#b91c1c"),
+}
+
+
+def marker_traces(markers: Sequence[tuple[float, str, str, str]]) -> list[dict[str, Any]]:
+    """One trace per kind of marker ((at, kind, hover text, link)), along the top of the plot
+    on an axis of its own (0 to 1, hidden), so the markers never change the value axis; the
+    link is the point's customdata (charts.js opens it on a click)."""
+    traces = []
+    for kind, (word, symbol, colour) in MARKER_STYLES.items():
+        own = [m for m in markers if m[1] == kind]
+        if not own:
+            continue
+        traces.append(
+            {
+                "type": "scatter",
+                "mode": "markers",
+                "name": word,
+                "legendgroup": "markers",
+                "x": [_ms(at) for at, _, _, _ in own],
+                "y": [0.97] * len(own),
+                "yaxis": "y2",
+                "text": [text for _, _, text, _ in own],
+                "customdata": [url for _, _, _, url in own],
+                "hovertemplate": "%{text}<br>%{x}<extra></extra>",
+                "marker": {"symbol": symbol, "size": 9, "color": colour},
+                "showlegend": True,
+            }
+        )
+    return traces
+
+
 def trend_figure(
     result: RangeResult,
     unit: str,
     lines: list[tuple[str, str, float]],
     bands: Sequence[tuple[str, float, float]] = (),
+    markers: Sequence[tuple[float, str, str, str]] = (),
 ) -> dict[str, Any]:
     """A line per series, a dashed line per threshold level (``lines`` holds (label, level,
-    value)) and a shaded band behind the stretches spent in warning or critical (``bands``
-    holds (level, from, to), from the stored state history)."""
+    value)), a shaded band behind the stretches spent in warning or critical (``bands``
+    holds (level, from, to), from the stored state history), and a marker per event
+    (``markers`` holds (at, kind, hover text, link); see ``marker_traces``)."""
     scale = SCALE.get(unit, 1.0)
     data = [
         {
@@ -86,9 +128,13 @@ def trend_figure(
             "x": [_ms(t) for t, _ in series.points],
             "y": [v * scale for _, v in series.points],
             "connectgaps": False,
+            # a lone series needs no legend entry; the markers' kinds do
+            "showlegend": len(result.series) > 1,
         }
         for series in result.series
     ]
+    events = marker_traces(markers)
+    data += events
     shapes: list[dict[str, Any]] = [
         {
             "type": "rect",
@@ -138,13 +184,14 @@ def trend_figure(
     layout = {
         "margin": {"l": 48, "r": 12, "t": 8, "b": 32},
         "height": 220,
-        "showlegend": len(result.series) > 1,
+        "showlegend": len(result.series) > 1 or bool(events),
         "legend": {"orientation": "h", "y": -0.25, "font": {"size": 10}},
         "yaxis": {
             "title": {"text": AXIS_TITLE.get(unit, ""), "font": {"size": 11}},
             "rangemode": "tozero",
         },
         "xaxis": {"type": "date"},
+        "yaxis2": {"overlaying": "y", "range": [0, 1], "visible": False, "fixedrange": True},
         "paper_bgcolor": "rgba(0,0,0,0)",
         "plot_bgcolor": "#fafbfc",
         "font": {"family": "system-ui, sans-serif", "size": 11},

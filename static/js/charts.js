@@ -28,7 +28,16 @@
         target.replaceWith(old);
         window.Plotly.react(old, figure.data, figure.layout, config);
       } else {
-        window.Plotly.newPlot(target, figure.data, figure.layout, config);
+        window.Plotly.newPlot(target, figure.data, figure.layout, config).then(function (gd) {
+          // a marker (runbook run, edit, silence, ...) opens its record
+          gd.on("plotly_click", function (event) {
+            var point = event.points && event.points[0];
+            var link = point && point.customdata;
+            if (typeof link === "string" && link.charAt(0) === "/" && link.charAt(1) !== "/") {
+              window.location.assign(link);
+            }
+          });
+        });
       }
     });
     kept.forEach(function (old) { window.Plotly.purge(old); });  // charts gone from the page

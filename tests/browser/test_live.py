@@ -13,7 +13,9 @@ from django.contrib.sessions.models import Session
 from django.core.management import call_command
 from playwright.sync_api import Page, expect
 
+from alerts.choices import TuningKind
 from alerts.cycle import evaluate_cycle
+from alerts.models import Threshold, TuningNote
 from firing.models import FiringAlert
 from tests.browser.conftest import log_in, screenshot
 from tests.conftest import PASSWORD, running_demo
@@ -62,6 +64,18 @@ def test_a_chart_gains_points_and_keeps_its_zoom_and_hidden_series(
         page.mouse.move(box["x"] + box["width"] * 0.95, y, steps=5)
         page.mouse.up()
         zoomed = page.eval_on_selector(CHART, "div => div.layout.xaxis.range.slice()")
+        # An administrator edits the enterprise level meanwhile: a marker comes in with the
+        # new points, on this chart, with its hover text and its link.
+        threshold = Threshold.objects.get(key="api_p95_latency.enterprise")
+        TuningNote.objects.create(
+            alert=threshold.alert,
+            threshold=threshold,
+            threshold_key=threshold.key,
+            kind=TuningKind.CHANGED,
+            before={"warning": 0.5},
+            after={"warning": 0.6},
+            note="less noise at peak",
+        )
         # A point every 15 s (the 1h range's step); the shared chart cache turns every 30 s.
         page.wait_for_function(
             "([s, n]) => Math.max(...document.querySelector(s).data.map("
@@ -69,6 +83,25 @@ def test_a_chart_gains_points_and_keeps_its_zoom_and_hidden_series(
             arg=[CHART, first],
             timeout=120_000,
         )
+        edits = page.eval_on_selector(
+            CHART,
+            "div => div.data.filter(t => t.name === 'threshold edits')"
+            ".map(t => [t.text[0], t.customdata[0]])",
+        )
+        if not edits:  # the points' refresh came before the note's half-minute
+            page.wait_for_function(
+                "s => document.querySelector(s).data.some(t => t.name === 'threshold edits')",
+                arg=CHART,
+                timeout=60_000,
+            )
+            edits = page.eval_on_selector(
+                CHART,
+                "div => div.data.filter(t => t.name === 'threshold edits')"
+                ".map(t => [t.text[0], t.customdata[0]])",
+            )
+        [(text, link)] = edits
+        assert "api_p95_latency.enterprise" in text and "less noise at peak" in text
+        assert link == f"/admin/alerts/threshold/{threshold.pk}/tuning/"
         assert page.evaluate("window.__marker") == "same page"
         assert page.eval_on_selector(CHART, "div => div.data[0].visible") == "legendonly"
         assert page.eval_on_selector(CHART, "div => div.layout.xaxis.range") == zoomed
