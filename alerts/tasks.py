@@ -13,6 +13,7 @@ from alerts import notify
 from alerts.cycle import CycleResult, evaluate_cycle
 from alerts.models import StateChange
 from alerts.rules_export import RuleFileRejected, write_rule_file
+from alerts.signals import states_changed
 from integrations import prometheus
 from notifications.models import NotificationChannel
 
@@ -27,9 +28,15 @@ def evaluate_thresholds() -> None:
 
 
 def run_cycle() -> CycleResult:
-    """One evaluation cycle, then the messages its changes deserve, queued for a worker."""
+    """One evaluation cycle, then the messages its changes deserve, queued for a worker, and
+    the changes told to the apps above (``alerts.signals.states_changed``: incidents)."""
     result = evaluate_cycle()
     queue_notifications(result.state_changes)
+    for receiver, outcome in states_changed.send_robust(
+        sender=CycleResult, changes=result.state_changes
+    ):
+        if isinstance(outcome, Exception):
+            logger.error("%s failed on the cycle's changes", receiver, exc_info=outcome)
     return result
 
 
