@@ -59,7 +59,7 @@ lint: venv
 
 typecheck: venv
 	$(TEST_ENV) $(VENV)/bin/mypy controlpanel core integrations health metrics notifications alerts firing tuning \
-		dashboards runbooks checklists demo stack
+		dashboards runbooks incidents checklists demo stack
 
 clean:
 	rm -rf var/test .pytest_cache

@@ -64,6 +64,7 @@ INSTALLED_APPS = [
     "tuning",
     "dashboards",
     "runbooks",
+    "incidents",
     "checklists",
 ]
 
