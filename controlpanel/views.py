@@ -11,6 +11,7 @@ from controlpanel.navigation import visible_items
 from controlpanel.roles import role_names
 from core import permissions
 from health import checks as health
+from runbooks import approvals
 
 
 @require_GET
@@ -26,6 +27,12 @@ def home(request: HttpRequest) -> HttpResponse:
             "beat": health.check_beat(),
             "prometheus": health.check_prometheus(),
             "overdue_runs": _overdue_runs(request),
+            # runs awaiting this user's approval and their own requests (a live region)
+            "approvals": (
+                approvals.for_home(request.user)
+                if permissions.has(request.user, permissions.VIEW_OPERATIONS)
+                else None
+            ),
         },
     )
 

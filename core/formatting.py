@@ -6,6 +6,7 @@ checklist evidence, the exported rules' annotations and the admin all format her
 
 from __future__ import annotations
 
+import math
 from datetime import datetime, timedelta
 
 from django.utils import timezone
@@ -103,7 +104,8 @@ def ago(moment: datetime | None, now: datetime | None = None) -> str:
         return "just now"
     if seconds > 0:
         return f"{span(now - moment)} ago"
-    return f"in {span(moment - now)}"
+    # up to the next whole second: a request made a moment ago expires "in 1 h", not "in 59 min"
+    return f"in {span(timedelta(seconds=math.ceil(-seconds)))}"
 
 
 def held_for(since: datetime | None, now: datetime | None = None) -> str:

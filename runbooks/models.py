@@ -94,7 +94,8 @@ class ActionRun(models.Model):
     second SRE), its status and output. The runbook, label and kind are copied in, so the audit
     survives an edited or removed action. A worker claims a run by a conditional update from
     ``pending`` to ``running``; ``heartbeat_at`` moves while it works, and the sweeper calls a
-    run whose heartbeat stopped ``lost``."""
+    run whose heartbeat stopped ``lost``. A change waiting for approval may instead be refused
+    (who and why are kept) or expire unanswered at ``approval_expires_at``."""
 
     action = models.ForeignKey(
         Action, null=True, blank=True, on_delete=models.SET_NULL, related_name="runs"
@@ -122,6 +123,18 @@ class ActionRun(models.Model):
         on_delete=models.PROTECT,
         related_name="cancelled_runs",
     )
+    refused_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="refused_runs",
+    )
+    refusal_reason = models.TextField(blank=True)
+    # Set when a change starts waiting for approval (RUNBOOK_APPROVAL_TTL later): the sweeper
+    # calls it expired past this time. Kept on the row, so the page can say when, and a change
+    # of the setting does not move requests already made.
+    approval_expires_at = models.DateTimeField(null=True, blank=True, db_index=True)
     # What the change would do, from the server's own dry run, shown before approval.
     preview = models.TextField(blank=True)
     output = models.TextField(blank=True)
@@ -152,3 +165,8 @@ class ActionRun(models.Model):
     @property
     def needs_approval(self) -> bool:
         return self.status == RunStatus.AWAITING_APPROVAL
+
+    @property
+    def asked_for_approval(self) -> bool:
+        """A change that waited (or waits) for a second SRE, whatever became of it."""
+        return self.approval_expires_at is not None or self.approved_by_id is not None

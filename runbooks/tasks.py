@@ -5,7 +5,8 @@ from __future__ import annotations
 from celery import shared_task
 from django.conf import settings
 
-from runbooks import execution
+from runbooks import approvals, execution
+from runbooks.choices import ApprovalEvent
 from runbooks.models import ActionRun
 
 
@@ -32,5 +33,34 @@ def execute_run(self, run_id: int) -> None:  # type: ignore[no-untyped-def]
 
 @shared_task(name="runbooks.tasks.sweep_runs", ignore_result=True)
 def sweep_runs() -> int:
-    """Beat runs it every 15 s: runs whose worker died become ``lost``."""
-    return execution.sweep_runs()
+    """Beat runs it every 15 s: runs whose worker died become ``lost``, and requests nobody
+    approved within ``RUNBOOK_APPROVAL_TTL`` become ``expired`` (and are announced)."""
+    swept = execution.sweep_runs()
+    expired = approvals.expire_unanswered()
+    for run_id in expired:
+        send_approval_notice.delay(run_id, str(ApprovalEvent.EXPIRED))
+    return swept + len(expired)
+
+
+# Not acks_late: a notice sent twice after a worker died mid-delivery would tell the channels
+# twice; one lost is recorded nowhere, but every transition is on the run's page and the home
+# pages. The soft limit sits above approvals.SEND_BUDGET, after which deliveries left are
+# recorded as not attempted.
+@shared_task(
+    name="runbooks.tasks.send_approval_notice",
+    ignore_result=True,
+    soft_time_limit=approvals.SEND_BUDGET + 15,
+    time_limit=approvals.SEND_BUDGET + 30,
+)
+def send_approval_notice(run_id: int, event: str) -> None:
+    """Tell the SRE channels that a run was asked for approval, approved, refused or expired."""
+    if event not in ApprovalEvent.values:
+        return
+    run = (
+        ActionRun.objects.select_related("requested_by", "approved_by", "refused_by")
+        .filter(pk=run_id)
+        .first()
+    )
+    if run is None:
+        return
+    approvals.announce(run, event)

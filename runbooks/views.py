@@ -1,6 +1,11 @@
 """Runbook pages: the index, one runbook with its steps and action forms, a run with its
-output as it comes (htmx polling that stops when the run ends), approval, and the audit (a page
-at a time, or all of it as CSV).
+output as it comes (htmx polling that stops when the run ends), approval and refusal, asking
+for approval after a dry run, and the audit (a page at a
+time, or all of it as CSV).
+
+A refused form comes back with what was typed, the alert's labels (carried in the form's
+address), and its errors at each field and summed up at the top of that form, which
+``static/js/runbooks-forms.js`` scrolls to and focuses.
 
 Every GET parameter and posted field enters through a form, bounded where it enters; a refused
 value is a 400 that says what is allowed, and changes nothing. The small forms of the pages
@@ -9,6 +14,7 @@ live here beside their views: ``runbooks/forms.py`` holds the action form."""
 from __future__ import annotations
 
 from typing import Any
+from urllib.parse import urlencode
 
 from django import forms
 from django.contrib import messages
@@ -27,7 +33,7 @@ from core.paging import PageForm
 from firing.choices import FiringStatus
 from firing.models import FiringAlert
 from integrations import neo4j_graph as graph
-from runbooks import actions, executors
+from runbooks import actions, approvals, executors
 from runbooks.choices import RunbookKind, RunStatus
 from runbooks.forms import ActionForm
 from runbooks.kinds import KINDS
@@ -92,6 +98,32 @@ class ModeForm(forms.Form):
     )
 
 
+class RefuseForm(forms.Form):
+    """Why a second SRE refuses a run: required, so the requester learns what to change."""
+
+    reason = forms.CharField(
+        max_length=actions.REFUSAL_REASON_MAX,
+        label="Reason",
+        help_text=f"Required: the requester and the SRE channels are told. "
+        f"At most {actions.REFUSAL_REASON_MAX} characters.",
+        widget=forms.Textarea(attrs={"rows": 2, "cols": 60}),
+        error_messages={
+            "required": "Say why you refuse it: the requester reads this.",
+            "max_length": f"At most {actions.REFUSAL_REASON_MAX} characters "
+            "(this is %(show_value)s).",
+        },
+    )
+
+
+def _focus_first_error(form: forms.Form) -> None:
+    """The first field in error gets ``autofocus`` (the page's script also scrolls the form's
+    summary into view; this is for a browser without it)."""
+    for name in form.fields:
+        if name in form.errors:
+            form.fields[name].widget.attrs["autofocus"] = True
+            return
+
+
 def _errors_text(form: forms.Form) -> str:
     return " ".join(str(error) for errors in form.errors.values() for error in errors)
 
@@ -125,11 +157,16 @@ def _get_run_for_user(request: HttpRequest, pk: int) -> ActionRun:
     return run
 
 
+def _link_labels(request: HttpRequest) -> dict[str, str]:
+    """The labels the link passed (``?pod=…``), if ``LabelsForm`` accepts them."""
+    form = LabelsForm(request.GET)
+    return {k: v for k, v in form.cleaned_data.items() if v} if form.is_valid() else {}
+
+
 def _labels(request: HttpRequest, runbook: Runbook) -> tuple[dict[str, Any], str]:
     """The alert's labels: from the link (tiles pass them), else the newest firing alert.
     Labels refused by ``LabelsForm`` are not used (``detail`` says so in a message)."""
-    form = LabelsForm(request.GET)
-    labels = {k: v for k, v in form.cleaned_data.items() if v} if form.is_valid() else {}
+    labels: dict[str, Any] = _link_labels(request)
     if labels:
         return labels, "the link you followed"
     if runbook.kind == RunbookKind.ALERT:
@@ -179,6 +216,7 @@ def _render_detail(
     status: int = 200,
 ) -> HttpResponse:
     labels, labels_from = _labels(request, runbook)
+    link_labels = _link_labels(request)
     values = executors.context(labels)
     can_run = permissions.has(request.user, permissions.RUN_ACTIONS)
     steps = []
@@ -206,6 +244,9 @@ def _render_detail(
             "steps": steps,
             "labels": labels,
             "labels_from": labels_from,
+            # Posted forms carry the link's labels in their address: a refused form comes
+            # back with the labels it was opened with.
+            "labels_query": f"?{urlencode(link_labels)}" if link_labels else "",
             "runs": runs,
             "can_run": can_run,
             "neo4j_configured": graph.is_configured(),
@@ -238,40 +279,67 @@ def run_action(request: HttpRequest, pk: int) -> HttpResponse:
         form.add_error(None, _errors_text(mode))
         is_valid = False
     if not is_valid:
+        _focus_first_error(form)
         return _render_detail(request, _get_runbook(action.step.runbook.name), form, status=400)
     dry_run = mode.cleaned_data["mode"] == "dry_run"
     try:
         run = actions.request_run(action, form.params, actor=request.user, dry_run=dry_run)
     except actions.RunRefused as exc:
-        messages.error(request, str(exc))
-        return redirect("runbooks:detail", action.step.runbook.name)
+        # Said at the top of the same form, with what was typed still in it.
+        form.add_error(None, str(exc))
+        return _render_detail(request, _get_runbook(action.step.runbook.name), form, status=429)
     return redirect("runbooks:run", run.pk)
+
+
+def _run_context(request: HttpRequest, run: ActionRun) -> dict[str, Any]:
+    user = request.user
+    is_requester = run.requested_by_id == user.pk
+    can_ask_again = (
+        (run.dry_run and run.status == RunStatus.SUCCEEDED) or run.status == RunStatus.EXPIRED
+    ) and run.action_id is not None
+    return {
+        "run": run,
+        "can_approve": (
+            run.needs_approval
+            and permissions.has(user, permissions.APPROVE_ACTIONS)
+            and not is_requester
+        ),
+        "is_requester": is_requester,
+        "can_cancel": run.status in (RunStatus.AWAITING_APPROVAL, RunStatus.PENDING)
+        and (is_requester or permissions.has(user, permissions.APPROVE_ACTIONS)),
+        "can_request_approval": can_ask_again
+        and permissions.has(user, permissions.RUN_ACTIONS)
+        and run.kind in KINDS
+        and KINDS[run.kind].is_change,
+        "approval_ttl": approvals.ttl(),
+        "told_channels": (approvals.channel_names() if run.needs_approval and is_requester else []),
+    }
+
+
+def _render_run(
+    request: HttpRequest,
+    run: ActionRun,
+    refuse_form: RefuseForm | None = None,
+    status: int = 200,
+) -> HttpResponse:
+    """The run page, or for htmx's poll its ``run`` partial (the state, its message and the
+    output), which stops polling once the run is done. The message is derived from the run's
+    status on every render, so "approved, queued" never stays above "succeeded". The decision
+    forms sit outside the polled part, so a reason being typed is not swept away each second;
+    the partial removes them (out of band) once the run no longer waits."""
+    context = _run_context(request, run)
+    context["refuse_form"] = refuse_form or RefuseForm()
+    if getattr(request, "htmx", False):
+        response = render(request, "runbooks/run.html#run", context)
+        if run.is_done:
+            return HttpResponseStopPolling(response.content)
+        return response
+    return render(request, "runbooks/run.html", context, status=status)
 
 
 @require_GET
 def run_detail(request: HttpRequest, pk: int) -> HttpResponse:
-    run = _get_run_for_user(request, pk)
-    context: dict[str, Any] = {
-        "run": run,
-        "can_approve": (
-            run.needs_approval
-            and permissions.has(request.user, permissions.APPROVE_ACTIONS)
-            and run.requested_by_id != request.user.pk
-        ),
-        "is_requester": run.requested_by_id == request.user.pk,
-        "can_cancel": run.status in (RunStatus.AWAITING_APPROVAL, RunStatus.PENDING)
-        and (
-            run.requested_by_id == request.user.pk
-            or permissions.has(request.user, permissions.APPROVE_ACTIONS)
-        ),
-    }
-    if getattr(request, "htmx", False):
-        response = render(request, "runbooks/run.html#run", context)
-        if run.is_done:
-            stop = HttpResponseStopPolling(response.content)
-            return stop
-        return response
-    return render(request, "runbooks/run.html", context)
+    return _render_run(request, _get_run_for_user(request, pk))
 
 
 @require_POST
@@ -283,9 +351,39 @@ def approve_run(request: HttpRequest, pk: int) -> HttpResponse:
         actions.approve_run(run, actor=request.user)
     except actions.RunRefused as exc:
         messages.error(request, str(exc))
-        return redirect("runbooks:run", run.pk)
-    messages.success(request, "Approved: the run is queued.")
+    # No "approved" message: the run page says what the run is doing now, whatever it is.
     return redirect("runbooks:run", run.pk)
+
+
+@require_POST
+def refuse_run(request: HttpRequest, pk: int) -> HttpResponse:
+    run = _get_run_for_user(request, pk)
+    if not permissions.has(request.user, permissions.APPROVE_ACTIONS):
+        raise PermissionDenied("Your role cannot refuse runbook actions.")
+    form = RefuseForm(request.POST)
+    if not form.is_valid():
+        _focus_first_error(form)
+        return _render_run(request, run, form, status=400)
+    try:
+        actions.refuse_run(run, form.cleaned_data["reason"], actor=request.user)
+    except actions.RunRefused as exc:
+        messages.error(request, str(exc))
+    return redirect("runbooks:run", run.pk)
+
+
+@require_POST
+def request_approval(request: HttpRequest, pk: int) -> HttpResponse:
+    """The dry run page's "Request approval" (and an expired request's): the same change,
+    asked of a second SRE as a new run."""
+    run = _get_run_for_user(request, pk)
+    if not permissions.has(request.user, permissions.RUN_ACTIONS):
+        raise PermissionDenied("Your role cannot run runbook actions.")
+    try:
+        new = actions.request_again(run, actor=request.user)
+    except actions.RunRefused as exc:
+        messages.error(request, str(exc))
+        return redirect("runbooks:run", run.pk)
+    return redirect("runbooks:run", new.pk)
 
 
 @require_POST

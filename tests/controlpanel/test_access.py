@@ -55,6 +55,24 @@ EXPECTATIONS: dict[str, Expect] = {
     "firing:alertmanager-webhook": Expect(
         anonymous=401, business=401, sre=401, admin=401, method="post"
     ),
+    "firing:silence-history": Expect(anonymous=302, business=403, sre=200, admin=200),
+    # An unknown silence: the edit form says so (404); extending it goes back to the list
+    # with the error as a message.
+    "firing:silence-edit": Expect(
+        anonymous=302,
+        business=403,
+        sre=404,
+        admin=404,
+        kwargs={"silence_id": "00000000-0000-4000-8000-000000000000"},
+    ),
+    "firing:silence-extend": Expect(
+        anonymous=302,
+        business=403,
+        sre=302,
+        admin=302,
+        method="post",
+        kwargs={"silence_id": "00000000-0000-4000-8000-000000000000"},
+    ),
     "firing:firing": Expect(anonymous=302, business=403, sre=200, admin=200),
     # Posted without a comment: refused as a bad form, once the role is let in.
     "firing:firing-ack": Expect(
@@ -74,6 +92,14 @@ EXPECTATIONS: dict[str, Expect] = {
         admin=302,
         method="post",
         kwargs={"silence_id": "00000000-0000-4000-8000-000000000000"},
+    ),
+    # Refusing needs a reason (none posted: 400); a second request from run 1, which is no
+    # dry run, goes back to it with a message.
+    "runbooks:refuse-run": Expect(
+        anonymous=302, business=403, sre=400, admin=400, method="post", kwargs={"pk": 1}
+    ),
+    "runbooks:request-approval": Expect(
+        anonymous=302, business=403, sre=302, admin=302, method="post", kwargs={"pk": 1}
     ),
     "runbooks:index": Expect(anonymous=302, business=403, sre=200, admin=200),
     "runbooks:detail": Expect(
@@ -175,6 +201,15 @@ def playbook_loaded(db):
     make_firing_alert(pk=1)
     _awaiting_run()
     _checklist_run()
+    _open_incident()
+
+
+def _open_incident() -> None:
+    from django.utils import timezone
+
+    from incidents.models import Incident
+
+    Incident.objects.create(pk=1, title="Enterprise response time", started_at=timezone.now())
 
 
 def _checklist_run() -> None:
@@ -280,6 +315,8 @@ def test_it_shows_only_the_navigation_a_user_may_open(sre_client, admin_client, 
     assert 'href="/alerts/"' not in business
     assert 'href="/runbooks/"' in sre
     assert 'href="/runbooks/"' not in business
+    assert 'href="/incidents/"' in sre
+    assert 'href="/incidents/"' not in business
 
 
 @pytest.mark.django_db

@@ -76,6 +76,7 @@ NOW = datetime(2026, 12, 1, 12, 0, tzinfo=UTC)
         (NOW - timedelta(minutes=3), "3 min ago"),
         (NOW - timedelta(hours=2, minutes=5), "2 h 5 min ago"),
         (NOW + timedelta(minutes=57), "in 57 min"),
+        (NOW + timedelta(minutes=59, seconds=59.5), "in 1 h"),  # a request just made
         (None, "—"),
     ],
 )
