@@ -287,6 +287,8 @@ EVALUATION_INTERVAL = env_int("EVALUATION_INTERVAL", 60, minimum=5)
 # charts, lists and the navigation's counts. Shared by every page so that one request a round
 # refreshes them all; the answers that cost Prometheus are cached and shared between viewers.
 LIVE_REFRESH_SECONDS = env_int("LIVE_REFRESH_SECONDS", 15, minimum=2)
+# Seconds between the checks that the stored firing alerts are the ones Alertmanager holds.
+ALERTMANAGER_SYNC_INTERVAL = env_int("ALERTMANAGER_SYNC_INTERVAL", 15, minimum=5)
 CELERY_BEAT_SCHEDULE = {
     "evaluate-thresholds": {
         "task": "alerts.tasks.evaluate_thresholds",
@@ -298,6 +300,13 @@ CELERY_BEAT_SCHEDULE = {
         "schedule": float(HEARTBEAT_INTERVAL),
         # A heartbeat older than one interval is worthless; never let a backlog replay them.
         "options": {"expires": float(HEARTBEAT_INTERVAL)},
+    },
+    # The stored firing alerts made to agree with Alertmanager when no one has /alerts/ open:
+    # the navigation's counts read them.
+    "sync-firing-with-alertmanager": {
+        "task": "firing.tasks.sync_with_alertmanager",
+        "schedule": float(ALERTMANAGER_SYNC_INTERVAL),
+        "options": {"expires": float(ALERTMANAGER_SYNC_INTERVAL)},
     },
 }
 
@@ -369,6 +378,9 @@ RUNBOOK_RATE_WINDOW = env_int("RUNBOOK_RATE_WINDOW", 600, minimum=1)
 RUNBOOK_SOFT_TIME_LIMIT = env_int("RUNBOOK_SOFT_TIME_LIMIT", 60, minimum=1)
 RUNBOOK_TIME_LIMIT = env_int("RUNBOOK_TIME_LIMIT", 90, minimum=2)
 # A running run whose heartbeat is older than this was left by a worker that died.
+# Seconds a change may wait for a second SRE before it expires (swept every 15 s): an approval
+# given hours later would apply a change judged on a dry run of a cluster that has moved on.
+RUNBOOK_APPROVAL_TTL = env_int("RUNBOOK_APPROVAL_TTL", 3600, minimum=60)
 RUNBOOK_LOST_AFTER = env_int("RUNBOOK_LOST_AFTER", 30, minimum=5)
 # Runbook actions go to their own queue: one slow cluster call must not hold up the
 # evaluation cycle, and the queue can be given its own worker.

@@ -18,7 +18,7 @@ class AcknowledgementAdmin(ReadOnlyAdmin):
 
 @admin.register(SilenceAudit)
 class SilenceAuditAdmin(ReadOnlyAdmin):
-    list_display = ["at", "action", "silence_id", "actor", "comment", "ends_at"]
+    list_display = ["at", "action", "silence_id", "previous_id", "actor", "comment", "ends_at"]
     list_filter = ["action"]
     list_select_related = ["actor"]
-    search_fields = ["silence_id", "comment"]
+    search_fields = ["silence_id", "previous_id", "comment"]

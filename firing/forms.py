@@ -3,22 +3,41 @@ parameters of each list (page, page size, filters), bounded where they enter."""
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from django import forms
 from django.db.models import Q
+from django.utils import timezone
 
 from core.choices import Severity
 from core.promql import duration_seconds
+from firing.choices import ListOrder
+from firing.labels import INSTANCE_LABELS
 from firing.models import FiringAlert
 from integrations.alertmanager import Matcher
 
-DURATIONS = [("1h", "1 hour"), ("4h", "4 hours"), ("24h", "24 hours"), ("custom", "Custom")]
+DURATIONS = [
+    ("30m", "30 minutes"),
+    ("1h", "1 hour"),
+    ("2h", "2 hours"),
+    ("4h", "4 hours"),
+    ("8h", "8 hours"),
+    ("24h", "24 hours"),
+    ("custom", "Custom"),
+    ("until", "Until a time"),
+]
 # A silence longer than this is a forgotten silence; change the rule or the threshold instead.
 MAX_SILENCE = timedelta(days=14)
+MIN_SILENCE = timedelta(minutes=1)
 # Labels a silence from an alert starts with, in this order; the alert's other labels follow.
-LEADING_LABELS = ("alertname", "severity", "tenant_tier")
+# Not severity: a silence for a warning must still hold when the alert turns critical (the
+# same alert, one label different); it is added only when asked for (``match_severity``).
+LEADING_LABELS = ("alertname", "tenant_tier")
+# What a silence can be extended by from the silences list.
+EXTENSIONS = [("1h", "1 hour"), ("4h", "4 hours"), ("24h", "24 hours")]
+# The ``datetime-local`` input's format (minutes), and what a person may type instead.
+END_FORMATS = ["%Y-%m-%dT%H:%M", "%Y-%m-%dT%H:%M:%S", "%Y-%m-%d %H:%M", "%Y-%m-%d %H:%M:%S"]
 # Free text people type: a comment is a sentence or two and a ticket number, and it is shown
 # on every row of a list; the matchers of a silence are one short line per label.
 COMMENT_MAX_CHARS = 2000
@@ -51,15 +70,28 @@ class AcknowledgeForm(forms.Form):
             "max_length": _too_long("A comment", COMMENT_MAX_CHARS),
         },
     )
+    # One set of actions per card: "card" acknowledges every firing instance of it.
+    scope = forms.ChoiceField(
+        required=False,
+        choices=[("", "this alert"), ("card", "every instance of it")],
+        widget=forms.HiddenInput,
+    )
 
 
-def matchers_for(alert: FiringAlert) -> list[Matcher]:
-    """Equality matchers on every label of the alert, the leading ones first: together they
-    silence exactly this alert; delete lines to silence more."""
+def matchers_for(
+    alert: FiringAlert, *, every_instance: bool = False, with_severity: bool = False
+) -> list[Matcher]:
+    """Equality matchers on the labels of the alert, the leading ones first: together they
+    silence this alert whatever its severity (``with_severity`` adds it back); with
+    ``every_instance``, on every pod and instance it fires on (the instance labels left
+    out). Delete lines to silence more."""
     labels = alert.labels
+    skipped = set() if with_severity else {"severity"}
+    if every_instance:
+        skipped |= INSTANCE_LABELS
     names = [n for n in LEADING_LABELS if n in labels]
     names += sorted(n for n in labels if n not in LEADING_LABELS)
-    return [Matcher(name, str(labels[name])) for name in names]
+    return [Matcher(name, str(labels[name])) for name in names if name not in skipped]
 
 
 class SilenceForm(forms.Form):
@@ -77,10 +109,25 @@ class SilenceForm(forms.Form):
         max_length=20,
         label="Custom duration",
         help_text="Like 90m, 2h30m or 3d (at most 14 days).",
-        widget=forms.TextInput(
-            # Typing a length ticks "Custom" (the form also refuses a length left unticked).
-            attrs={"placeholder": "e.g. 90m", "oninput": "this.form.duration.value='custom'"}
+        # Typing a length ticks "Custom" (static/js/firing-silence-form.js; the form also
+        # refuses a length left unticked).
+        widget=forms.TextInput(attrs={"placeholder": "e.g. 90m", "data-ticks": "custom"}),
+    )
+    ends_at = forms.DateTimeField(
+        required=False,
+        label="Ends at",
+        input_formats=END_FORMATS,
+        help_text="A date and time in the panel's time zone, at most 14 days from now.",
+        widget=forms.DateTimeInput(
+            format="%Y-%m-%dT%H:%M", attrs={"type": "datetime-local", "data-ticks": "until"}
         ),
+        error_messages={"invalid": "Give the end as a date and time, like 2026-12-24 18:00."},
+    )
+    match_severity = forms.BooleanField(
+        required=False,
+        label="Only while it has this severity",
+        help_text="Adds a severity matcher: the silence then stops covering the alert when "
+        "its severity changes (a warning turning critical notifies again).",
     )
     comment = forms.CharField(
         max_length=COMMENT_MAX_CHARS,
@@ -122,6 +169,8 @@ class SilenceForm(forms.Form):
         data = super().clean() or {}
         choice = data.get("duration")
         text = "" if choice is None else choice
+        if choice == "until" or data.get("ends_at"):
+            return self._clean_end(data, choice)
         if choice == "custom":
             text = (data.get("custom_duration") or "").strip()
             if not text:
@@ -138,7 +187,7 @@ class SilenceForm(forms.Form):
         except ValueError as exc:
             self.add_error("custom_duration" if choice == "custom" else "duration", str(exc))
             return data
-        if length < timedelta(minutes=1):
+        if length < MIN_SILENCE:
             self.add_error("custom_duration", "A silence lasts at least a minute.")
         elif length > MAX_SILENCE:
             self.add_error("custom_duration", "At most 14 days: a longer silence is forgotten.")
@@ -146,11 +195,70 @@ class SilenceForm(forms.Form):
             data["length"] = length
         return data
 
+    def _clean_end(self, data: dict[str, Any], choice: str | None) -> dict[str, Any]:
+        ends_at = data.get("ends_at")
+        if choice != "until":
+            # Gave an end and left a length ticked: which one was meant is anyone's guess.
+            self.add_error("ends_at", "Tick “Until a time” to end at this time, or clear it.")
+            return data
+        if ends_at is None:
+            if "ends_at" not in self.errors:
+                self.add_error("ends_at", "Give the time the silence ends.")
+            return data
+        now = timezone.now()
+        if ends_at - now < MIN_SILENCE:
+            self.add_error("ends_at", "The end must be at least a minute from now.")
+        elif ends_at - now > MAX_SILENCE:
+            latest = timezone.localtime(now + MAX_SILENCE)
+            self.add_error(
+                "ends_at",
+                f"At most 14 days from now (until {latest:%Y-%m-%d %H:%M}): "
+                "a longer silence is forgotten.",
+            )
+        else:
+            data["until"] = ends_at
+        return data
+
+    @property
+    def has_end(self) -> bool:
+        return "length" in self.cleaned_data or "until" in self.cleaned_data
+
+    def end(self, start: datetime) -> datetime:
+        """When the silence ends: the time given, or ``start`` plus the length."""
+        if "until" in self.cleaned_data:
+            return self.cleaned_data["until"]
+        return start + self.cleaned_data["length"]
+
 
 class SilenceSourceForm(forms.Form):
-    """``?alert=<id>`` of the silence form: the firing alert to prefill the matchers from."""
+    """``?alert=<id>`` of the silence form: the firing alert to prefill the matchers from;
+    ``&instances=all``: on every pod and instance it fires on (its card's one silence)."""
 
     alert = forms.IntegerField(required=False, min_value=1, max_value=PK_MAX)
+    instances = forms.ChoiceField(
+        required=False, choices=[("", "this instance"), ("all", "every instance")]
+    )
+
+
+class ExtendSilenceForm(forms.Form):
+    """``by``: how much later a silence ends (from its end, or from now if sooner)."""
+
+    by = forms.ChoiceField(choices=EXTENSIONS)
+
+    @property
+    def length(self) -> timedelta:
+        return timedelta(seconds=duration_seconds(self.cleaned_data["by"]))
+
+
+class ExpireSilenceForm(forms.Form):
+    reason = forms.CharField(
+        required=False,
+        max_length=COMMENT_MAX_CHARS,
+        label="Why",
+        help_text=f"Why it ends now; kept in the silences' history. At most {COMMENT_MAX_CHARS:,} "
+        "characters.",
+        error_messages={"max_length": _too_long("A reason", COMMENT_MAX_CHARS)},
+    )
 
 
 # --- the lists' GET parameters ----------------------------------------------------------
@@ -203,6 +311,11 @@ class ListQueryForm(forms.Form):
         return self.cleaned_data.get("per_page") or PER_PAGE_DEFAULT
 
 
+ORDER_CHOICES = [
+    (ListOrder.SEVERITY.value, "severity, then newest"),
+    (ListOrder.NEWEST.value, "newest first"),
+    (ListOrder.OLDEST.value, "oldest first"),
+]
 ACKNOWLEDGED_CHOICES = [("", "any"), ("yes", "acknowledged"), ("no", "not acknowledged")]
 
 
@@ -221,9 +334,13 @@ class FiringListForm(ListQueryForm):
     acknowledged = forms.ChoiceField(
         required=False, choices=ACKNOWLEDGED_CHOICES, label="Acknowledged"
     )
+    order = forms.ChoiceField(required=False, choices=ORDER_CHOICES, label="Order")
 
     def clean_resolved_page(self) -> int:
         return self.cleaned_data.get("resolved_page") or 1
+
+    def clean_order(self) -> str:
+        return self.cleaned_data.get("order") or ListOrder.SEVERITY
 
     def filters(self) -> Q:
         """The filters as a condition on ``FiringAlert`` rows."""
@@ -246,6 +363,14 @@ SILENCE_STATE_CHOICES = [("", "active or pending"), ("active", "active"), ("pend
 class SilenceListForm(ListQueryForm):
     state = forms.ChoiceField(required=False, choices=SILENCE_STATE_CHOICES, label="State")
     created_by = forms.CharField(required=False, max_length=150, label="Created by", strip=True)
+
+
+class SilenceHistoryForm(ListQueryForm):
+    """The ended silences: by whom they were created or ended (contains, any case)."""
+
+    person = forms.CharField(
+        required=False, max_length=150, label="Created or ended by", strip=True
+    )
 
 
 NOISE_SORTS = [

@@ -8,7 +8,8 @@ from django.db.models.fields.json import KT
 from django.db.models.functions import Coalesce, Substr
 from django.utils import timezone
 
-from firing.choices import FiringStatus, SilenceAction
+from firing import labels as label_sets
+from firing.choices import FiringStatus, Resolution, SilenceAction
 
 
 class FiringAlert(models.Model):
@@ -31,6 +32,10 @@ class FiringAlert(models.Model):
         output_field=models.CharField(max_length=200),
         db_persist=True,
     )
+    # Alerts that differ only in where they fire (pod, instance) share it: one card on the
+    # firing list (firing/labels.py). Derived from the labels, which never change for a
+    # fingerprint, so it is set once, when the row is first saved.
+    card_key = models.CharField(max_length=32, blank=True, editable=False)
     annotations = models.JSONField(default=dict)
     generator_url = models.URLField(max_length=1000, blank=True)
     receiver = models.CharField(max_length=200, blank=True)
@@ -46,6 +51,9 @@ class FiringAlert(models.Model):
     )
     acknowledged_at = models.DateTimeField(null=True, blank=True)
     ack_comment = models.TextField(blank=True)
+    resolution = models.CharField(
+        max_length=10, choices=Resolution.choices, blank=True, default=Resolution.NONE
+    )
 
     class Meta:
         ordering = ["-starts_at"]
@@ -59,11 +67,22 @@ class FiringAlert(models.Model):
             models.Index(
                 fields=["status", "severity", "alertname", "tenant_tier", "starts_at"],
                 name="firing_alert_list_order",
-            )
+            ),
+            # The cards of the list: counted, and their instances read, from the index.
+            models.Index(
+                fields=["status", "severity", "alertname", "tenant_tier", "card_key", "starts_at"],
+                name="firing_alert_cards",
+            ),
         ]
 
     def __str__(self) -> str:
         return f"{self.alertname} {self.labels}"
+
+    def save(self, *args: object, **kwargs: object) -> None:
+        # Derived state only (the card the labels put it on), no side effect.
+        if not self.card_key:
+            self.card_key = label_sets.card_key(self.labels)
+        super().save(*args, **kwargs)  # type: ignore[arg-type]
 
 
 class Acknowledgement(models.Model):
@@ -87,10 +106,15 @@ class Acknowledgement(models.Model):
 
 
 class SilenceAudit(models.Model):
-    """A silence created or expired through the panel: the audit row of that action.
-    Alertmanager keeps the silence itself; this says who did what from here, and why."""
+    """A silence created, extended, edited or expired through the panel: the audit row of
+    that action. Alertmanager keeps the silence itself (and its expired ones only for a few
+    days); this says who did what from here, and why, for as long as the panel keeps it.
+    ``previous_id`` is the silence an edit replaced: Alertmanager updates a silence in place
+    only when its matchers stay and an active one keeps its start, and otherwise expires it
+    and creates a new one."""
 
     silence_id = models.CharField(max_length=64, db_index=True)
+    previous_id = models.CharField(max_length=64, blank=True, db_index=True)
     action = models.CharField(max_length=10, choices=SilenceAction.choices)
     actor = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, related_name="+"

@@ -22,7 +22,7 @@ from django.db.models import F
 from django.http import HttpRequest
 from django.utils import timezone
 
-from firing.choices import FiringStatus
+from firing.choices import FiringStatus, Resolution
 from firing.models import FiringAlert
 
 # A delivery of a few hundred alerts is well under this; a bigger body is a misconfiguration
@@ -257,6 +257,7 @@ def _row_values(alert: DeliveredAlert, receiver: str, now: datetime) -> dict[str
         "status": alert.status,
         # A firing row has no end; a resolved one without endsAt ended when we heard of it.
         "ends_at": (alert.ends_at or now) if is_resolved else None,
+        "resolution": Resolution.DELIVERED if is_resolved else Resolution.NONE,
         "alertname": alert.labels.get("alertname", "")[:200],
         "severity": alert.labels.get("severity", "")[:20],
         "labels": alert.labels,
@@ -279,7 +280,7 @@ def _store_one(alert: DeliveredAlert, receiver: str, now: datetime) -> bool:
     # than Alertmanager retried). It ended by this start at the latest.
     same = FiringAlert.objects.filter(fingerprint=alert.fingerprint)
     same.filter(status=FiringStatus.FIRING, starts_at__lt=alert.starts_at).update(
-        status=FiringStatus.RESOLVED, ends_at=alert.starts_at
+        status=FiringStatus.RESOLVED, ends_at=alert.starts_at, resolution=Resolution.DELIVERED
     )
     # For the same reason a late delivery of the earlier one cannot reopen it.
     later = (
@@ -289,7 +290,7 @@ def _store_one(alert: DeliveredAlert, receiver: str, now: datetime) -> bool:
         .first()
     )
     if later is not None and values["status"] == FiringStatus.FIRING:
-        values.update(status=FiringStatus.RESOLVED, ends_at=later)
+        values.update(status=FiringStatus.RESOLVED, ends_at=later, resolution=Resolution.DELIVERED)
     rows = FiringAlert.objects.filter(**key)
     if rows.update(**values, deliveries=F("deliveries") + 1):
         return False

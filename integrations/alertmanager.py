@@ -1,5 +1,6 @@
 """The one module that talks to Alertmanager (its v2 API): the alerts it holds with their
-silence status, and silences listed, created and expired.
+silence status and current annotations, and silences listed, read, created, updated and
+expired.
 
 Everything else asks this module; tests run it against real Alertmanager processes. Failures
 are raised as ``AlertmanagerError`` with a kind, because "Alertmanager is down" and
@@ -9,8 +10,8 @@ are raised as ``AlertmanagerError`` with a kind, because "Alertmanager is down" 
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
-from datetime import datetime
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
 from typing import Any
 
 import requests
@@ -126,13 +127,18 @@ class Matcher:
 @dataclass(frozen=True)
 class HeldAlert:
     """An alert as Alertmanager holds it now: ``state`` is active, suppressed or unprocessed;
-    ``silenced_by`` the ids of the silences that mute it."""
+    ``silenced_by`` the ids of the silences that mute it; ``annotations`` as Prometheus last
+    sent them (a value in a summary is the latest evaluation's, not the first
+    notification's)."""
 
     fingerprint: str
     labels: dict[str, str]
     state: str
     silenced_by: tuple[str, ...]
     inhibited_by: tuple[str, ...]
+    annotations: dict[str, str] = field(default_factory=dict)
+    starts_at: datetime | None = None
+    updated_at: datetime | None = None
 
 
 @dataclass(frozen=True)
@@ -144,13 +150,27 @@ class Silence:
     state: str  # active, pending or expired
     created_by: str
     comment: str
+    updated_at: datetime | None = None
 
     def matches(self, labels: dict[str, str]) -> bool:
         return all(m.matches(labels) for m in self.matchers)
 
+    @property
+    def length(self) -> timedelta:
+        return self.ends_at - self.starts_at
+
 
 def _parse_time(text: str) -> datetime:
     return datetime.fromisoformat(text)
+
+
+def _optional_time(text: object) -> datetime | None:
+    if not isinstance(text, str) or not text:
+        return None
+    try:
+        return datetime.fromisoformat(text)
+    except ValueError:
+        return None
 
 
 def _base(url: str | None) -> str:
@@ -198,8 +218,9 @@ def _request(
 
 
 def list_alerts(*, url: str | None = None, timeout: float | None = None) -> list[HeldAlert]:
-    """Every alert Alertmanager holds (active, silenced, inhibited), with why it is muted.
-    Alertmanager works out the silence status afresh for each alert on this call."""
+    """Every alert Alertmanager holds (active, silenced, inhibited), with why it is muted
+    and its current annotations. Alertmanager works out the silence status afresh for each
+    alert on this call, and leaves out alerts that have resolved."""
     data = _request("GET", "/api/v2/alerts", url=url, timeout=timeout)
     try:
         return [
@@ -209,6 +230,9 @@ def list_alerts(*, url: str | None = None, timeout: float | None = None) -> list
                 state=str(item["status"]["state"]),
                 silenced_by=tuple(item["status"].get("silencedBy") or ()),
                 inhibited_by=tuple(item["status"].get("inhibitedBy") or ()),
+                annotations={str(k): str(v) for k, v in (item.get("annotations") or {}).items()},
+                starts_at=_optional_time(item.get("startsAt")),
+                updated_at=_optional_time(item.get("updatedAt")),
             )
             for item in data
         ]
@@ -221,26 +245,40 @@ def list_alerts(*, url: str | None = None, timeout: float | None = None) -> list
 def list_silences(
     *, states: tuple[str, ...] = ("active", "pending"), url: str | None = None
 ) -> list[Silence]:
-    """Silences in the given states, the soonest to end first."""
+    """Silences in the given states, the soonest to end first. Alertmanager keeps expired
+    ones for its retention (``--data.retention``, five days by default), then forgets them."""
     data = _request("GET", "/api/v2/silences", url=url)
     try:
-        silences = [
-            Silence(
-                id=str(item["id"]),
-                matchers=tuple(Matcher.from_api(m) for m in item["matchers"]),
-                starts_at=_parse_time(item["startsAt"]),
-                ends_at=_parse_time(item["endsAt"]),
-                state=str(item["status"]["state"]),
-                created_by=str(item.get("createdBy", "")),
-                comment=str(item.get("comment", "")),
-            )
-            for item in data
-        ]
+        silences = [_silence(item) for item in data]
     except (KeyError, TypeError, ValueError, AttributeError) as exc:
         raise AlertmanagerError(
             AlertmanagerError.BAD_ANSWER, f"unexpected silence list: {exc!r}", _base(url)
         ) from exc
     return sorted((s for s in silences if s.state in states), key=lambda s: s.ends_at)
+
+
+def _silence(item: dict[str, Any]) -> Silence:
+    return Silence(
+        id=str(item["id"]),
+        matchers=tuple(Matcher.from_api(m) for m in item["matchers"]),
+        starts_at=_parse_time(item["startsAt"]),
+        ends_at=_parse_time(item["endsAt"]),
+        state=str(item["status"]["state"]),
+        created_by=str(item.get("createdBy", "")),
+        comment=str(item.get("comment", "")),
+        updated_at=_optional_time(item.get("updatedAt")),
+    )
+
+
+def get_silence(silence_id: str, *, url: str | None = None) -> Silence:
+    """One silence in any state; an unknown id is an error (``is_not_found``)."""
+    data = _request("GET", f"/api/v2/silence/{silence_id}", url=url)
+    try:
+        return _silence(data)
+    except (KeyError, TypeError, ValueError, AttributeError) as exc:
+        raise AlertmanagerError(
+            AlertmanagerError.BAD_ANSWER, f"unexpected silence: {exc!r}", _base(url)
+        ) from exc
 
 
 def create_silence(
@@ -253,18 +291,64 @@ def create_silence(
     url: str | None = None,
 ) -> str:
     """Create a silence; returns its id."""
-    data = _request(
-        "POST",
-        "/api/v2/silences",
-        json={
-            "matchers": [m.to_api() for m in matchers],
-            "startsAt": starts_at.isoformat(),
-            "endsAt": ends_at.isoformat(),
-            "createdBy": created_by,
-            "comment": comment,
-        },
+    return _post_silence(
+        matchers,
+        starts_at=starts_at,
+        ends_at=ends_at,
+        created_by=created_by,
+        comment=comment,
         url=url,
     )
+
+
+def update_silence(
+    silence_id: str,
+    matchers: list[Matcher],
+    *,
+    starts_at: datetime,
+    ends_at: datetime,
+    created_by: str,
+    comment: str,
+    url: str | None = None,
+) -> str:
+    """Change a silence; returns the id of the silence that holds the change. Alertmanager
+    (``Silences.Set``) updates the silence in place, keeping its id, when the matchers are
+    the same and an active silence keeps its start (send ``starts_at`` back as it gave it);
+    otherwise it expires the silence and creates a new one with a new id, so that its
+    record of what was muted when stays true. An unknown id is an error
+    (``is_not_found``); an expired one is replaced by a new silence, so callers check the
+    state first."""
+    return _post_silence(
+        matchers,
+        starts_at=starts_at,
+        ends_at=ends_at,
+        created_by=created_by,
+        comment=comment,
+        url=url,
+        silence_id=silence_id,
+    )
+
+
+def _post_silence(
+    matchers: list[Matcher],
+    *,
+    starts_at: datetime,
+    ends_at: datetime,
+    created_by: str,
+    comment: str,
+    url: str | None,
+    silence_id: str = "",
+) -> str:
+    body: dict[str, Any] = {
+        "matchers": [m.to_api() for m in matchers],
+        "startsAt": starts_at.isoformat(),
+        "endsAt": ends_at.isoformat(),
+        "createdBy": created_by,
+        "comment": comment,
+    }
+    if silence_id:
+        body["id"] = silence_id
+    data = _request("POST", "/api/v2/silences", json=body, url=url)
     if not isinstance(data, dict) or not data.get("silenceID"):
         raise AlertmanagerError(
             AlertmanagerError.BAD_ANSWER, f"no silence id in {data!r:.100}", _base(url)

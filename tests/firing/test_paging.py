@@ -34,12 +34,13 @@ def unreachable_alertmanager(settings) -> str:
 
 
 def _fire(count: int, name: str = "Storm", **labels: str) -> None:
+    """``count`` alerts of one group, each its own card (they differ in a shard label, not
+    only in where they fire), -0000 the oldest."""
     start = timezone.now() - timedelta(hours=1)
     for i in range(count):
         make_firing_alert(
             name,
-            labels={"instance": f"{name.lower()}-{i:04d}", **labels},
-            # The oldest first within a group: its -0000 is the first of the list.
+            labels={"shard": f"{name.lower()}-{i:04d}", **labels},
             starts_at=start + timedelta(seconds=i),
         )
 
@@ -76,7 +77,7 @@ def _group_sizes(page: str) -> list[str]:
 
 
 def _instances(page: str) -> list[str]:
-    return re.findall(r'<code>instance="([\w-]+)"</code>', page)
+    return re.findall(r'<code>shard="([\w-]+)"</code>', page)
 
 
 # --- the pager --------------------------------------------------------------------------
@@ -145,9 +146,9 @@ def test_it_pages_the_firing_alerts_with_counts_and_every_alert_once(
         seen += _instances(page)
     first = sre_client.get(URL).content.decode()
     assert _summary(first) == "Showing 1-50 of 120 firing alerts (page 1 of 3), in 2 groups"
-    # Each alert on exactly one page, critical first, the oldest first within a group.
+    # Each alert on exactly one page, critical first, the newest first within a group.
     assert len(seen) == len(set(seen)) == 120
-    assert seen[:70] == [f"storm-{i:04d}" for i in range(70)]
+    assert seen[:70] == [f"storm-{i:04d}" for i in reversed(range(70))]
 
 
 @pytest.mark.django_db
@@ -285,8 +286,8 @@ def test_it_reads_any_page_in_the_same_number_of_queries(
     client = Client()
     client.force_login(sre)
     for i in range(130):
-        make_firing_alert(f"Alert{i % 3}", labels={"instance": f"node-{i}"})
-    with django_assert_num_queries(11):  # as on the first page (test_firing.py says which)
+        make_firing_alert(f"Alert{i % 3}", labels={"shard": f"node-{i}"})
+    with django_assert_num_queries(13):  # as on the first page (test_firing.py says which)
         response = client.get(URL, {"page": 2, "per_page": 100})
     assert response.status_code == 200
     assert response.content.decode().count('data-testid="firing-alert"') == 30

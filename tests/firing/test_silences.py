@@ -81,20 +81,37 @@ def test_it_matches_labels_as_alertmanager_does():
 
 
 @pytest.mark.django_db
-def test_it_prefills_the_matchers_from_the_firing_alert(sre_client):
+def test_it_prefills_the_matchers_from_the_firing_alert_whatever_its_severity(sre_client):
     alert = make_firing_alert(labels={"instance": "node-1", "job": "api"})
     html = sre_client.get(f"{NEW}?alert={alert.pk}").content.decode()
     textarea = re.search(r"<textarea[^>]*>(.*?)</textarea>", html, re.S)
     assert textarea is not None
+    # No severity: the silence holds when a warning turns critical (or back).
     assert textarea.group(1).strip().splitlines() == [
         "alertname=&quot;LeanVibeHighResponseTime&quot;",
-        "severity=&quot;critical&quot;",
         "tenant_tier=&quot;enterprise&quot;",
         "instance=&quot;node-1&quot;",
         "job=&quot;api&quot;",
         "service=&quot;leanvibe-backend&quot;",
     ]
     assert f'name="alert" value="{alert.pk}"' in html
+    # Unless asked: a box to tick, saying what it costs.
+    assert 'name="match_severity"' in html
+    assert 'Only while it is <code>severity="critical"</code>' in html
+
+
+@pytest.mark.django_db
+def test_it_prefills_a_silence_for_every_instance_of_a_card(sre_client):
+    alert = make_firing_alert(labels={"pod": "backend-7f", "instance": "10.0.0.1:80"})
+    html = sre_client.get(NEW, {"alert": alert.pk, "instances": "all"}).content.decode()
+    lines = re.search(r"<textarea[^>]*>(.*?)</textarea>", html, re.S).group(1).split()
+    assert lines == [
+        "alertname=&quot;LeanVibeHighResponseTime&quot;",
+        "tenant_tier=&quot;enterprise&quot;",
+        "service=&quot;leanvibe-backend&quot;",
+    ]
+    assert '<input type="hidden" name="instances" value="all">' in html
+    assert sre_client.get(NEW, {"alert": alert.pk, "instances": "some"}).status_code == 400
 
 
 @pytest.mark.django_db
@@ -197,7 +214,6 @@ def test_it_creates_lists_and_expires_a_silence_from_a_firing_alert(sre_client, 
     assert made["comment"] == "rolling back release 1.42"
     assert {(m["name"], m["value"]) for m in made["matchers"]} == {
         ("alertname", "SilenceRoundTrip"),
-        ("severity", "critical"),
         ("tenant_tier", "team"),
         ("service", "leanvibe-backend"),
     }
@@ -229,7 +245,7 @@ def test_it_creates_lists_and_expires_a_silence_from_a_firing_alert(sre_client, 
 
 @pytest.mark.services
 @pytest.mark.django_db
-def test_it_warns_of_silences_that_mute_nothing_and_that_end_within_the_hour(
+def test_it_warns_of_silences_that_mute_nothing_and_that_end_soon_for_their_length(
     sre_client, am, cleanup
 ):
     services.post_alerts(am, [{"labels": {"alertname": "WarnTest", "severity": "warning"}}])
@@ -241,10 +257,18 @@ def test_it_warns_of_silences_that_mute_nothing_and_that_end_within_the_hour(
         created_by="sre",
         comment="typo in the name",
     )
+    # A new one-hour silence is not "ending soon"; one in its last five minutes is.
+    new_hour = alertmanager.create_silence(
+        [Matcher("alertname", "WarnTest")],
+        starts_at=now,
+        ends_at=now + timedelta(hours=1),
+        created_by="sre",
+        comment="just made",
+    )
     ending = alertmanager.create_silence(
         [Matcher("alertname", "WarnTest")],
         starts_at=now,
-        ends_at=now + timedelta(minutes=20),
+        ends_at=now + timedelta(minutes=4),
         created_by="sre2",
         comment="almost over",
     )
@@ -255,9 +279,32 @@ def test_it_warns_of_silences_that_mute_nothing_and_that_end_within_the_hour(
 
     assert "Matches no current alert" in row(typo)
     assert 'data-testid="expires-soon"' not in row(typo)
-    assert "Ends within the hour" in row(ending)
+    assert 'data-testid="expires-soon"' not in row(new_hour)
+    assert "Ends soon" in row(ending)
     assert "1 alert: WarnTest" in row(ending)
-    assert html.index(ending) < html.index(typo)  # the soonest to end first
+    assert html.index(ending) < html.index(new_hour) < html.index(typo)  # soonest end first
+
+
+@pytest.mark.parametrize(
+    "length, left, soon",
+    [
+        (timedelta(hours=1), timedelta(minutes=59), False),
+        (timedelta(hours=1), timedelta(minutes=6, seconds=1), False),
+        (timedelta(hours=1), timedelta(minutes=6), True),  # its last tenth
+        (timedelta(minutes=20), timedelta(minutes=6), False),
+        (timedelta(minutes=20), timedelta(minutes=5), True),  # never less than 5 minutes
+        (timedelta(days=14), timedelta(days=1, hours=9), True),
+        (timedelta(days=14), timedelta(days=2), False),
+    ],
+)
+def test_it_says_a_silence_ends_soon_relative_to_its_own_length(length, left, soon):
+    from firing.firing_list import ends_soon
+    from integrations.alertmanager import Silence
+
+    now = datetime(2026, 12, 1, 12, 0, tzinfo=UTC)
+    ends = now + left
+    silence = Silence("s", (), ends - length, ends, "active", "sre", "")
+    assert ends_soon(silence, now) is soon
 
 
 @pytest.mark.services
