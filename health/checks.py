@@ -22,7 +22,6 @@ BEAT_HEARTBEAT = "celery-beat"
 # Written at the end of every evaluation cycle: its age is the evaluation lag.
 EVALUATION_HEARTBEAT = "evaluation"
 _PROMETHEUS_CACHE_KEY = "health:prometheus"
-_PROMETHEUS_CACHE_SECONDS = 5
 
 
 @dataclass(frozen=True)
@@ -99,8 +98,15 @@ def check_evaluation() -> HeartbeatCheck:
 def _cached_prometheus() -> prometheus.Reachability | None:
     """The last probe's answer if it is still fresh. A cache that is down only costs the
     caching: the health answer must not fail with it."""
-    cached = caching.get(f"{_PROMETHEUS_CACHE_KEY}:{settings.PROMETHEUS_URL}")
+    cached = caching.get(_probe_key())
     return None if cached is None else prometheus.Reachability(**cached)
+
+
+def _probe_key() -> str:
+    """The probe's answer is shared for one live-refresh interval, by clock: however many
+    pages are open, Prometheus is probed at most once an interval (as with one viewer)."""
+    bucket = int(time.time() // settings.LIVE_REFRESH_SECONDS)
+    return f"{_PROMETHEUS_CACHE_KEY}:{settings.PROMETHEUS_URL}:{bucket}"
 
 
 def check_prometheus() -> prometheus.Reachability:
@@ -110,12 +116,12 @@ def check_prometheus() -> prometheus.Reachability:
 
 
 def _probe_prometheus() -> prometheus.Reachability:
-    key = f"{_PROMETHEUS_CACHE_KEY}:{settings.PROMETHEUS_URL}"
+    key = _probe_key()
     result = prometheus.check_reachable()
     if not result.is_reachable and (result.error or "").endswith(prometheus.BUDGET_SPENT):
         return result  # not a probe: the page ran out of time before it could ask
     PROMETHEUS_UP.set(1 if result.is_reachable else 0)
-    caching.put(key, asdict(result), _PROMETHEUS_CACHE_SECONDS)
+    caching.put(key, asdict(result), settings.LIVE_REFRESH_SECONDS)
     return result
 
 
