@@ -72,6 +72,13 @@ NAV_ITEMS: tuple[NavItem, ...] = (
         permissions.VIEW_OPERATIONS,
     ),
     NavItem(
+        "Incidents",
+        "incidents:incidents",
+        "Each breach's incident: its alerts, state changes, runs, silences and notes in one "
+        "timeline, the time to detect, acknowledge, mitigate and resolve, and its Markdown.",
+        permissions.VIEW_OPERATIONS,
+    ),
+    NavItem(
         "Runbooks",
         "runbooks:index",
         "The playbook's response procedures as actions: run, approve, and the audit of runs.",

@@ -27,4 +27,5 @@ urlpatterns = [
     path("", include("dashboards.urls")),
     path("", include("runbooks.urls")),
     path("", include("checklists.urls")),
+    path("", include("incidents.urls")),
 ]

@@ -6,6 +6,7 @@ A run keeps each result as a plain dict, so that it reads the same later::
      "summary": "one sentence",
      "facts": [[label, text], ...],
      "table": {"columns": [...], "rows": [[...], ...]},   # only when there are rows
+     "links": [[text, path], ...],                           # only when there are links
      "values": {...}}                                        # raw numbers, for tests and CSV
 
 ``Result.to_dict`` writes exactly that shape and ``Result.from_dict`` reads it back: the
@@ -41,6 +42,7 @@ OK, ATTENTION, ERROR, UNVERIFIED = (
 )
 
 Fact = tuple[str, str]  # (label, text)
+Link = tuple[str, str]  # (text, the panel's own path: never a user's value)
 
 
 @dataclass(frozen=True)
@@ -61,13 +63,15 @@ class Table:
 @dataclass(frozen=True)
 class Result:
     """The evidence of one kind for a run: a verdict, a sentence saying why, labelled facts,
-    an optional table of the rows behind it, and the raw values (for tests and CSV)."""
+    an optional table of the rows behind it, the raw values (for tests and CSV), and links to
+    the panel's pages it speaks of (the incidents of the period)."""
 
     verdict: Verdict
     summary: str
     facts: tuple[Fact, ...] = ()
     table: Table | None = None
     values: Mapping[str, Any] = field(default_factory=dict)
+    links: tuple[Link, ...] = ()
 
     def __post_init__(self) -> None:
         # A table without rows is neither stored nor shown: the page would offer "0 rows".
@@ -82,6 +86,8 @@ class Result:
         }
         if self.table is not None:
             out["table"] = self.table.to_dict()
+        if self.links:
+            out["links"] = [list(link) for link in self.links]
         out["values"] = dict(self.values)
         return out
 
@@ -94,6 +100,7 @@ class Result:
             facts=tuple((label, text) for label, text in data.get("facts") or ()),
             table=Table.from_dict(table) if table else None,
             values=dict(data.get("values") or {}),
+            links=tuple((text, path) for text, path in data.get("links") or ()),
         )
 
 
