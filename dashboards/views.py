@@ -112,6 +112,8 @@ def _threshold_lines(thresholds: list[Threshold]) -> list[tuple[str, str, float]
 
 
 ChartData = tuple[Any, str, bool, float | None]
+# Seconds a page waits for the charts another page is building before building them itself.
+CHART_WAIT = 1.5
 
 
 @dataclass
@@ -126,9 +128,17 @@ class _Trends:
     cached: list[ChartData] | None = None
     results: Callable[[], list[prometheus.RangeResult]] | None = None
     rollouts: Callable[[], list[list[events.Marker]]] | None = None
+    # another page is building these charts (it claimed them): wait for its answer
+    builder_elsewhere: bool = False
+    queries: list[Callable[[], prometheus.RangeResult]] = field(default_factory=list)
 
     def add_to(self, tiles: list[Tile]) -> None:
         charts_data = self.cached
+        if charts_data is None and self.builder_elsewhere:
+            charts_data = caching.wait_for(self.key, CHART_WAIT)
+            if charts_data is None:  # it took too long: build them here
+                self.results = prometheus.started(self.queries)
+                self.rollouts = prometheus.started([events.rollout_markers])
         if charts_data is None:
             assert self.results is not None and self.rollouts is not None
             # the state history and the records behind the markers are read while
@@ -165,13 +175,17 @@ def _start_trends(board: Dashboard, panels: list[Panel], range_key: str) -> _Tre
     key = f"charts:{board.slug}:{range_key}:{int(end // prometheus.RANGE_CACHE_SECONDS)}"
     trends = _Trends(key, end - seconds, end, cached=caching.get(key))
     if trends.cached is None:
-        trends.results = prometheus.started(
-            [
-                partial(prometheus.range_query, panel.metric.query, end - seconds, end, step)
-                for panel in panels
-            ]
-        )
-        trends.rollouts = prometheus.started([events.rollout_markers])
+        trends.queries = [
+            partial(prometheus.range_query, panel.metric.query, end - seconds, end, step)
+            for panel in panels
+        ]
+        # Many viewers reach a new half-minute at once: one page builds the charts, the others
+        # wait for them, so Prometheus is asked once, however many watch (bench/live_viewers.py).
+        if caching.claim(f"{key}:claim", prometheus.RANGE_CACHE_SECONDS):
+            trends.results = prometheus.started(trends.queries)
+            trends.rollouts = prometheus.started([events.rollout_markers])
+        else:
+            trends.builder_elsewhere = True
     return trends
 
 

@@ -22,6 +22,8 @@ BEAT_HEARTBEAT = "celery-beat"
 # Written at the end of every evaluation cycle: its age is the evaluation lag.
 EVALUATION_HEARTBEAT = "evaluation"
 _PROMETHEUS_CACHE_KEY = "health:prometheus"
+# Seconds a page waits for another page's probe before probing itself.
+PROBE_WAIT = 1.0
 
 
 @dataclass(frozen=True)
@@ -117,6 +119,12 @@ def check_prometheus() -> prometheus.Reachability:
 
 def _probe_prometheus() -> prometheus.Reachability:
     key = _probe_key()
+    # One probe an interval, also when many pages ask at the turn of it: the others wait a
+    # moment for its answer (caching.claim) instead of each probing.
+    if not caching.claim(f"{key}:claim", settings.LIVE_REFRESH_SECONDS):
+        answer = caching.wait_for(key, PROBE_WAIT)
+        if answer is not None:
+            return prometheus.Reachability(**answer)
     result = prometheus.check_reachable()
     if not result.is_reachable and (result.error or "").endswith(prometheus.BUDGET_SPENT):
         return result  # not a probe: the page ran out of time before it could ask
