@@ -25,7 +25,6 @@ from django.db.models import Prefetch, Q, QuerySet
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_GET, require_POST
-from django_htmx.http import HttpResponseStopPolling
 
 from core import paging, permissions
 from core.csv_export import csv_response
@@ -322,18 +321,13 @@ def _render_run(
     refuse_form: RefuseForm | None = None,
     status: int = 200,
 ) -> HttpResponse:
-    """The run page, or for htmx's poll its ``run`` partial (the state, its message and the
-    output), which stops polling once the run is done. The message is derived from the run's
-    status on every render, so "approved, queued" never stays above "succeeded". The decision
-    forms sit outside the polled part, so a reason being typed is not swept away each second;
-    the partial removes them (out of band) once the run no longer waits."""
+    """The run page; static/js/live.js refreshes its run (the state, its message, the
+    output) and the decision every second while the run is active. The message is derived from
+    the run's status on every render, so "approved, queued" never stays above "succeeded". A
+    reason being typed in the decision form is left alone by the refresh (live.js skips an
+    edited region); the decision goes once the run no longer waits."""
     context = _run_context(request, run)
     context["refuse_form"] = refuse_form or RefuseForm()
-    if getattr(request, "htmx", False):
-        response = render(request, "runbooks/run.html#run", context)
-        if run.is_done:
-            return HttpResponseStopPolling(response.content)
-        return response
     return render(request, "runbooks/run.html", context, status=status)
 
 

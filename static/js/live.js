@@ -53,6 +53,23 @@
     }
   }
 
+  // A select is changed when its choice is not the one the page came with: the option marked
+  // selected, or else (single choice) the first.
+  function isChanged(select) {
+    var options = select.options;
+    if (select.multiple) {
+      for (var j = 0; j < options.length; j++) {
+        if (options[j].selected !== options[j].defaultSelected) return true;
+      }
+      return false;
+    }
+    var initial = 0;
+    for (var k = 0; k < options.length; k++) {
+      if (options[k].defaultSelected) { initial = k; break; }
+    }
+    return options.length > 0 && select.selectedIndex !== initial;
+  }
+
   function isBusy(region) {
     if (region.contains(document.activeElement) && document.activeElement !== region &&
         document.activeElement.matches("input, select, textarea, button, [contenteditable]")) {
@@ -65,14 +82,31 @@
       if (f.type === "checkbox" || f.type === "radio") {
         if (f.checked !== f.defaultChecked) return true;
       } else if (f.tagName === "SELECT") {
-        for (var j = 0; j < f.options.length; j++) {
-          if (f.options[j].selected !== f.options[j].defaultSelected) return true;
-        }
+        if (isChanged(f)) return true;
       } else if (f.value !== f.defaultValue) {
         return true;
       }
     }
     return false;
+  }
+
+  // What someone opened to read (a <details>) stays open in the new region.
+  function keepOpen(old, adopted) {
+    var before = old.querySelectorAll("details");
+    var after = adopted.querySelectorAll("details");
+    if (before.length !== after.length) return;
+    for (var i = 0; i < before.length; i++) after[i].open = before[i].open;
+  }
+
+  // The answer may name another interval (a run page polls fast while its run is active).
+  function follow(fresh) {
+    var next = Number(fresh.body && fresh.body.dataset.liveInterval);
+    if (next && next !== seconds) {
+      seconds = next;
+      window.clearInterval(timer);
+      timer = null;
+      if (!document.hidden) start();
+    }
   }
 
   function swap(fresh) {
@@ -83,6 +117,7 @@
       if (!next || isBusy(old)) return;
       old.dispatchEvent(new CustomEvent("live:before", {bubbles: true}));
       var adopted = document.importNode(next, true);
+      keepOpen(old, adopted);
       old.replaceWith(adopted);
       if (window.htmx) window.htmx.process(adopted);
       adopted.dispatchEvent(new CustomEvent("live:after", {bubbles: true}));
@@ -118,6 +153,7 @@
         if (text === null || text === undefined) return;
         var fresh = new DOMParser().parseFromString(text, "text/html");
         swap(fresh);
+        follow(fresh);
         lastOk = new Date();
         say("ok", "Updated " + clock(lastOk));
         body.dispatchEvent(new CustomEvent("live:updated", {bubbles: true}));

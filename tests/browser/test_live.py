@@ -197,3 +197,24 @@ def test_it_says_when_the_session_ended_and_stops(page: Page, sre, fast):
         "href", "/accounts/login/?next=%2Frunbooks%2F"
     )
     screenshot(page, "live-session-ended")
+
+
+def test_another_sres_check_arrives_on_an_open_checklist_run(
+    page: Page, sre, sre2, fast, prometheus_server, alertmanager_server, settings
+):
+    from checklists import actions as checklists
+    from checklists.choices import Cadence
+
+    settings.PROMETHEUS_URL = prometheus_server.url
+    settings.ALERTMANAGER_URL = alertmanager_server.url
+    call_command("load_playbook", stdout=open(os.devnull, "w"))  # noqa: SIM115
+    daily = next(run for run in checklists.open_runs() if run.cadence == Cadence.DAILY)
+    log_in(page, "sre", PASSWORD)
+    page.goto(f"/checklists/runs/{daily.pk}/")
+    page.evaluate("window.__marker = 'same page'")
+    item = daily.items.order_by("position").first()
+    row = page.locator(f"#item-{item.pk}")
+    expect(row).not_to_have_attribute("data-status", "done")
+    checklists.check_item(item, actor=sre2, note="looked at the overnight alerts")
+    expect(row).to_have_attribute("data-status", "done")
+    assert page.evaluate("window.__marker") == "same page"
