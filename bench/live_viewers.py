@@ -4,8 +4,9 @@ refresh it the way static/js/live.js does (every LIVE_REFRESH_SECONDS, the whole
 p95, worst) and the queries Prometheus answered per minute meanwhile, read from Prometheus's
 own /metrics (``prometheus_http_requests_total`` of /api/v1/query and /api/v1/query_range),
 with 1 viewer and with 200. The answers that cost Prometheus (the charts' range queries, the
-banner's probe) are shared between viewers by clock, so the two rates should be the same; the
-evaluation cycle's queries run in both and are part of both numbers.
+banner's probe) are shared between viewers by clock, so the two rates should be the same. The
+scheduler (beat) is paused while it measures, so that Prometheus counts the viewers' queries
+alone, not the evaluation cycles' (which do not depend on viewers); it is started again after.
 
 Against a running stack (`make run`):
 
@@ -18,6 +19,7 @@ from __future__ import annotations
 import os
 import re
 import statistics
+import subprocess
 import sys
 import threading
 import time
@@ -33,7 +35,7 @@ from bench.panel import PANEL, login  # noqa: E402
 PAGE = "/d/leanvibe-overview"
 SECONDS = float(os.environ.get("BENCH_SECONDS", "60"))
 QUERY_HANDLERS = ("/api/v1/query", "/api/v1/query_range")
-COUNTER = re.compile(r'^prometheus_http_requests_total\{(?P<labels>[^}]*)\} (?P<value>\S+)$')
+COUNTER = re.compile(r"^prometheus_http_requests_total\{(?P<labels>[^}]*)\} (?P<value>\S+)$")
 
 
 def stack_env() -> dict[str, str]:
@@ -106,14 +108,24 @@ def run(viewers: int, interval: float, prometheus: str) -> None:
     )
 
 
+def supervisorctl(*args: str) -> None:
+    config = BASE / "var" / "supervisor" / "supervisord.conf"
+    subprocess.run(["supervisorctl", "-c", str(config), *args], check=True, capture_output=True)
+
+
 def main() -> None:
     counts = [int(arg) for arg in sys.argv[1:]] or [1, 200]
     env = {**stack_env(), **os.environ}
     prometheus = env.get("PROMETHEUS_URL", "http://127.0.0.1:9090")
     interval = float(env.get("LIVE_REFRESH_SECONDS", "15"))
     print(f"{PANEL}{PAGE} every {interval:g} s for {SECONDS:g} s; Prometheus at {prometheus}")
-    for count in counts:
-        run(count, interval, prometheus)
+    supervisorctl("stop", "apps:beat")
+    try:
+        time.sleep(interval)  # the last cycle's queries done
+        for count in counts:
+            run(count, interval, prometheus)
+    finally:
+        supervisorctl("start", "apps:beat")
 
 
 if __name__ == "__main__":

@@ -117,15 +117,6 @@ class FiringRow:
         return self.now - self.alert.starts_at
 
     @property
-    def since_last_delivery(self) -> timedelta:
-        return self.now - self.alert.last_received_at
-
-    @property
-    def since_acknowledged(self) -> timedelta | None:
-        at = self.alert.acknowledged_at
-        return None if at is None else self.now - at
-
-    @property
     def silences_left(self) -> list[tuple[Silence, timedelta]]:
         return [(s, s.ends_at - self.now) for s in self.silences]
 
