@@ -8,7 +8,8 @@ list (``/api/v2/alerts``) is the truth of the moment, and it is asked anyway for
 status, so the rows follow it:
 
 - an alert it no longer holds is resolved, with the time it was found gone and
-  ``Resolution.ABSENT`` (it does not say when it ended);
+  ``Resolution.ABSENT`` (it does not say when it ended); one it holds again (the same
+  instance: an Alertmanager that restarted holds nothing for a while) fires again;
 - the annotations of the alerts a page shows become its current ones.
 
 Only when Alertmanager answered: when it cannot be asked nothing is changed, and the page
@@ -54,7 +55,37 @@ def resolve_absent(now_am: AlertmanagerNow, *, now: datetime) -> int:
         ).update(status=FiringStatus.RESOLVED, ends_at=now, resolution=Resolution.ABSENT)
     if resolved:
         logger.info("%d firing alerts resolved: Alertmanager no longer holds them", resolved)
+    reopen_returned(now_am)
     return resolved
+
+
+def reopen_returned(now_am: AlertmanagerNow) -> int:
+    """Fire again the alerts resolved as absent that Alertmanager holds again, the same
+    instance (fingerprint and start): an Alertmanager that restarted holds nothing until
+    Prometheus sends its alerts again (within a minute), and its notification log, which
+    survives the restart, may keep the webhook quiet for hours. Returns how many."""
+    if not now_am.answered or not now_am.alerts:
+        return 0
+    absent = FiringAlert.objects.filter(
+        status=FiringStatus.RESOLVED,
+        resolution=Resolution.ABSENT,
+        fingerprint__in=list(now_am.alerts),
+    ).values_list("pk", "fingerprint", "starts_at")
+    back = [
+        pk
+        for pk, fingerprint, starts_at in absent
+        if now_am.alerts[fingerprint].starts_at in (None, starts_at)
+    ]
+    reopened = 0
+    for start in range(0, len(back), BATCH):
+        reopened += FiringAlert.objects.filter(
+            pk__in=back[start : start + BATCH],
+            status=FiringStatus.RESOLVED,
+            resolution=Resolution.ABSENT,
+        ).update(status=FiringStatus.FIRING, ends_at=None, resolution=Resolution.NONE)
+    if reopened:
+        logger.info("%d alerts fire again: Alertmanager holds them again", reopened)
+    return reopened
 
 
 def refresh_annotations(rows: Iterable[FiringRow]) -> int:

@@ -326,6 +326,41 @@ def test_it_leaves_an_alert_delivered_after_alertmanager_was_asked():
     assert early.resolution == "absent" and late.resolution == ""
 
 
+@pytest.mark.django_db
+def test_it_fires_again_what_a_restarted_alertmanager_holds_again():
+    """Just after a restart Alertmanager holds nothing: its alerts are resolved as absent; when
+    Prometheus has sent them again they fire again (the webhook may stay quiet for hours)."""
+    alert = make_firing_alert(
+        "Restarted",
+        fingerprint="bbbb000000000001",
+        last_received_at=timezone.now() - timedelta(minutes=5),
+    )
+    empty = AlertmanagerNow(asked_at=timezone.now())
+    assert reconcile.resolve_absent(empty, now=timezone.now()) == 1
+    alert.refresh_from_db()
+    assert (alert.status, alert.resolution) == ("resolved", "absent")
+    other = make_firing_alert(
+        "RestartedToo",
+        fingerprint="bbbb000000000002",
+        status="resolved",
+        resolution="absent",
+        ends_at=timezone.now(),
+    )
+    again = AlertmanagerNow(asked_at=timezone.now())
+    again.alerts[alert.fingerprint] = HeldAlert(
+        alert.fingerprint, alert.labels, "active", (), (), starts_at=alert.starts_at
+    )
+    # another instance of the same fingerprint (a later start) is a new alert, not this one
+    again.alerts[other.fingerprint] = HeldAlert(
+        other.fingerprint, other.labels, "active", (), (), starts_at=timezone.now()
+    )
+    assert reconcile.resolve_absent(again, now=timezone.now()) == 0
+    alert.refresh_from_db()
+    other.refresh_from_db()
+    assert (alert.status, alert.resolution, alert.ends_at) == ("firing", "", None)
+    assert other.status == "resolved"
+
+
 # --- the live refresh -------------------------------------------------------------------
 
 
