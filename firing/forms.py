@@ -94,6 +94,16 @@ def matchers_for(
     return [Matcher(name, str(labels[name])) for name in names if name not in skipped]
 
 
+class _DateTimeField(forms.DateTimeField):
+    """A date and time that refuses NUL before it is parsed (the parser let a trailing one
+    through, on to Alertmanager)."""
+
+    def to_python(self, value: Any) -> datetime | None:
+        if isinstance(value, str) and "\x00" in value:
+            raise forms.ValidationError("Null characters are not allowed.", code="null_characters")
+        return super().to_python(value)
+
+
 class SilenceForm(forms.Form):
     matchers = forms.CharField(
         max_length=MATCHERS_MAX_CHARS,
@@ -113,7 +123,7 @@ class SilenceForm(forms.Form):
         # refuses a length left unticked).
         widget=forms.TextInput(attrs={"placeholder": "e.g. 90m", "data-ticks": "custom"}),
     )
-    ends_at = forms.DateTimeField(
+    ends_at = _DateTimeField(
         required=False,
         label="Ends at",
         input_formats=END_FORMATS,
@@ -183,10 +193,12 @@ class SilenceForm(forms.Form):
         if not text:
             return data
         try:
-            length = timedelta(seconds=duration_seconds(text))
+            seconds = duration_seconds(text)
         except ValueError as exc:
             self.add_error("custom_duration" if choice == "custom" else "duration", str(exc))
             return data
+        # compared as a number first: 9999999999999999999d is no timedelta at all
+        length = timedelta(seconds=min(seconds, MAX_SILENCE.total_seconds() + 1))
         if length < MIN_SILENCE:
             self.add_error("custom_duration", "A silence lasts at least a minute.")
         elif length > MAX_SILENCE:

@@ -387,3 +387,22 @@ def test_it_keeps_business_staff_out_of_the_new_silence_pages(business_client):
     assert business_client.get(HISTORY).status_code == 403
     assert business_client.get(f"/alerts/silences/{some}/edit").status_code == 403
     assert business_client.post(f"/alerts/silences/{some}/extend", {"by": "1h"}).status_code == 403
+
+
+@pytest.mark.parametrize(
+    ("data", "field", "message"),
+    [
+        ({"duration": "custom", "custom_duration": "9999999999999999999d"}, "custom_duration",
+         "At most 14 days"),
+        ({"duration": "custom", "custom_duration": "99999999999y"}, "custom_duration",
+         "At most 14 days"),
+        ({"duration": "until", "ends_at": "2026-12-02T10:00\x00"}, "ends_at",
+         "Null characters are not allowed."),
+    ],
+)  # fmt: skip
+def test_it_refuses_a_length_past_any_date_and_nul_in_the_end(data, field, message):
+    from firing.forms import SilenceForm
+
+    form = SilenceForm({"matchers": 'alertname="X"', "comment": "deploy", **data})
+    assert not form.is_valid()
+    assert any(message in error for error in form.errors[field])
