@@ -83,3 +83,15 @@ def test_it_says_an_unknown_silence_is_not_found(alertmanager_server):
     with pytest.raises(AlertmanagerError) as caught:
         alertmanager.get_silence(str(uuid.uuid4()), url=alertmanager_server.url)
     assert caught.value.is_not_found
+
+
+def test_a_silence_regex_that_backtracks_without_end_is_cut_short(caplog):
+    """Alertmanager's RE2 never backtracks; a page matching silences by alerts must not hang
+    on one that would in Python (the limit, REGEX_TIMEOUT, turns it into "no match")."""
+    from integrations.alertmanager import Matcher
+
+    hostile = Matcher("pod", "(a|aa)+X", True, True)
+    assert hostile.matches({"pod": "a" * 40}) is False
+    assert "timed out" in caplog.text
+    assert Matcher("pod", "leanvibe-.*", True, True).matches({"pod": "leanvibe-backend-1"})
+    assert not Matcher("pod", "leanvibe-.*", True, False).matches({"pod": "leanvibe-backend-1"})
