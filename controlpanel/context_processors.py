@@ -17,6 +17,9 @@ def navigation(request: HttpRequest) -> dict[str, Any]:
     if user is None or not user.is_authenticated:
         return {"nav_items": [], "health_problems": [], "nav_counts": None}
     return {
+        # A live refresh (static/js/live.js) must not read the messages: it shows none of
+        # them, and a message read is gone from the page it was meant for.
+        "is_live_refresh": request.headers.get("X-Live-Refresh") == "1",
         "nav_items": visible_items(user),
         "health_problems": health.problems(),
         "nav_counts": nav_counts(user),
