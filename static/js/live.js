@@ -71,6 +71,8 @@
   }
 
   function isBusy(region) {
+    // a refused form, its errors on screen, stays until it is sent again
+    if (region.querySelector('[aria-invalid="true"]')) return true;
     if (region.contains(document.activeElement) && document.activeElement !== region &&
         document.activeElement.matches("input, select, textarea, button, [contenteditable]")) {
       return true;

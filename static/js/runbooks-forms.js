@@ -13,8 +13,8 @@
     (field || summary).focus({ preventScroll: true });
   }
 
-  function counters() {
-    document.querySelectorAll("[data-counter-for]").forEach(function (hint) {
+  function counters(root) {
+    root.querySelectorAll("[data-counter-for]").forEach(function (hint) {
       var field = document.getElementById(hint.dataset.counterFor);
       var limit = field && Number(field.getAttribute("maxlength"));
       if (!limit) return;
@@ -27,9 +27,12 @@
     });
   }
 
+  // a region the live refresh replaced (static/js/live.js) brings new fields to count
+  document.addEventListener("live:after", function (event) { counters(event.target); });
+
   function start() {
     focusFirstError();
-    counters();
+    counters(document);
   }
 
   if (document.readyState === "loading") {
