@@ -135,7 +135,7 @@ class _Trends:
     def add_to(self, tiles: list[Tile]) -> None:
         charts_data = self.cached
         if charts_data is None and self.builder_elsewhere:
-            charts_data = caching.wait_for(self.key, CHART_WAIT)
+            charts_data = caching.wait_for(self.key, prometheus.time_left(CHART_WAIT))
             if charts_data is None:  # it took too long: build them here
                 self.results = prometheus.started(self.queries)
                 self.rollouts = prometheus.started([events.rollout_markers])

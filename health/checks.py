@@ -122,7 +122,7 @@ def _probe_prometheus() -> prometheus.Reachability:
     # One probe an interval, also when many pages ask at the turn of it: the others wait a
     # moment for its answer (caching.claim) instead of each probing.
     if not caching.claim(f"{key}:claim", settings.LIVE_REFRESH_SECONDS):
-        answer = caching.wait_for(key, PROBE_WAIT)
+        answer = caching.wait_for(key, prometheus.time_left(PROBE_WAIT))
         if answer is not None:
             return prometheus.Reachability(**answer)
     result = prometheus.check_reachable()

@@ -107,6 +107,13 @@ def deadline(seconds: float) -> Iterator[None]:
         _deadline.reset(token)
 
 
+def time_left(wanted: float) -> float:
+    """``wanted`` seconds, or what is left of the page's budget if that is less: a page waiting
+    for another's answer (a chart being built elsewhere) waits inside its budget too."""
+    end = _deadline.get()
+    return wanted if end is None else max(0.0, min(wanted, end - time.monotonic()))
+
+
 def _within_budget(timeout: float) -> float | None:
     """A call's timeout cut to what the budget has left; None when nothing is left."""
     end = _deadline.get()
