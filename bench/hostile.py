@@ -57,8 +57,10 @@ def main() -> None:
     from django.test import Client
     from django.utils import timezone
 
-    from alerts.models import Threshold
+    from alerts.models import Check, Threshold
     from firing.models import FiringAlert
+    from incidents import actions as incidents
+    from runbooks.models import Action, Step
 
     call_command("migrate", verbosity=0)
     call_command("load_playbook", stdout=open(os.devnull, "w"))  # noqa: SIM115
@@ -80,6 +82,12 @@ def main() -> None:
     client = Client()
     client.force_login(admin)
     threshold = Threshold.objects.get(key="api_error_rate")
+    check = Check.objects.create(threshold=threshold, signature="api_error_rate", labels={})
+    promql = Action.objects.filter(kind="promql").first() or Action.objects.create(
+        step=Step.objects.first(), position=99, kind="promql", label="q", parameters={}
+    )
+    logs = Action.objects.filter(kind="k8s_logs").first()
+    incident = incidents.open_incident("bench", actor=admin)
     nested = b"[" * 1000 + b"]" * 1000
     cases = [
         ("backtest for: 99999999999d", "get",
@@ -95,6 +103,17 @@ def main() -> None:
         ("runbook audit, page 99999999", "get", "/runbooks/audit", {"page": "99999999"}),
         ("tuning note of 2.5 MB", "post", f"/admin/alerts/threshold/{threshold.pk}/change/",
          {"warning": "2", "tuning_note": "x" * 2_500_000}),
+        ("PromQL action, a 1 MB query", "post", f"/runbooks/actions/{promql.pk}/run",
+         {"mode": "run", f"a{promql.pk}-query": "x" * 1_000_000}),
+        ("log search, tail 10**30 lines", "post", f"/runbooks/actions/{logs.pk}/run",
+         {"mode": "run", f"a{logs.pk}-tail": "1" + "0" * 30}),
+        ("check history ?per_page=10**9", "get", f"/checks/{check.pk}/history",
+         {"per_page": "1000000000"}),
+        ("tuning history ?page=-1", "get", f"/admin/alerts/threshold/{threshold.pk}/tuning/",
+         {"page": "-1"}),
+        ("/alerts/?order=random", "get", "/alerts/", {"order": "random"}),
+        ("incident note of 2.5 MB", "post", f"/incidents/{incident.pk}/notes",
+         {"text": "x" * 2_500_000}),
     ]  # fmt: skip
     for path in ("/", "/alerts/", f"/admin/alerts/threshold/{threshold.pk}/change/"):
         client.get(path, HTTP_HOST="127.0.0.1")  # imports and templates loaded before timing

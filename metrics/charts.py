@@ -8,6 +8,7 @@ is valid.
 
 from __future__ import annotations
 
+import html
 from collections.abc import Sequence
 from typing import Any
 
@@ -98,7 +99,9 @@ def marker_traces(markers: Sequence[tuple[float, str, str, str]]) -> list[dict[s
                 "x": [_ms(at) for at, _, _, _ in own],
                 "y": [0.97] * len(own),
                 "yaxis": "y2",
-                "text": [text for _, _, text, _ in own],
+                # Plotly renders <a>, <b>, <span style> in hover text: a comment typed by
+                # someone is shown as text, escaped
+                "text": [html.escape(text) for _, _, text, _ in own],
                 "customdata": [url for _, _, _, url in own],
                 "hovertemplate": "%{text}<br>%{x}<extra></extra>",
                 "marker": {"symbol": symbol, "size": 9, "color": colour},

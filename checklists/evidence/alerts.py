@@ -50,8 +50,12 @@ def _incidents(since: datetime, now: datetime) -> tuple[list[Incident], int, tup
     return shown, count, links
 
 
-def _incidents_fact(shown: list[Incident], count: int) -> tuple[str, str]:
-    still_open = sum(1 for i in shown if i.status == IncidentStatus.OPEN)
+def _open_incidents(now: datetime) -> int:
+    """Every incident still open (not only the linked ones: an old one may be among them)."""
+    return Incident.objects.filter(status=IncidentStatus.OPEN, opened_at__lte=now).count()
+
+
+def _incidents_fact(shown: list[Incident], count: int, still_open: int) -> tuple[str, str]:
     more = f" (the newest {len(shown)} linked)" if count > len(shown) else ""
     return ("Incidents", f"{count} in the window{more}, {still_open} still open")
 
@@ -98,7 +102,7 @@ def overnight_alerts(now: datetime) -> Result:
     ]
     count = len(firings) + len(breaches)
     incidents, incident_count, links = _incidents(since, now)
-    open_incidents = sum(1 for i in incidents if i.status == IncidentStatus.OPEN)
+    open_incidents = _open_incidents(now)
     verdict = ATTENTION if critical or unacknowledged or still_firing or open_incidents else OK
     summary = (
         "No alerts and no breaches in the last 24 hours."
@@ -115,7 +119,7 @@ def overnight_alerts(now: datetime) -> Result:
         (
             ("Window", f"{when(since)} to {when(now)}"),
             ("Most frequent", ", ".join(f"{n} x{c}" for n, c in by_alert.most_common(5)) or "—"),
-            _incidents_fact(incidents, incident_count),
+            _incidents_fact(incidents, incident_count, open_incidents),
         ),
         Table(("Alert", "Severity", "Started", "Now", "Acknowledged / reason"), tuple(rows)),
         {
@@ -149,7 +153,10 @@ def recent_incidents(now: datetime) -> Result:
         f"{incident_count} incident(s) and {sum(by_alert.values())} critical firing(s) or "
         f"breach(es) in the last 7 days across {len(by_alert)} alert(s). The panel cannot tell "
         "whether their runbooks were updated.",
-        (("Window", f"{when(since)} to {when(now)}"), _incidents_fact(incidents, incident_count)),
+        (
+            ("Window", f"{when(since)} to {when(now)}"),
+            _incidents_fact(incidents, incident_count, _open_incidents(now)),
+        ),
         Table(("Alert", "Critical firings and breaches"), rows),
         {"critical": sum(by_alert.values()), "incidents": incident_count},
         links,

@@ -205,3 +205,10 @@ def test_a_first_evaluation_is_no_event(loaded):
         reason="inside every threshold",
     )
     assert markers.markers_by_metric([threshold.metric_id], *window()) == {}
+
+
+def test_it_shows_a_typed_comment_as_text_in_the_hover():
+    [trace] = charts.marker_traces(
+        [(0.0, "ack", 'on it <a href="//evil.example">click</a>', "/alerts/")]
+    )
+    assert trace["text"] == ["on it &lt;a href=&quot;//evil.example&quot;&gt;click&lt;/a&gt;"]
