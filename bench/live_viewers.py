@@ -10,7 +10,7 @@ alone, not the evaluation cycles' (which do not depend on viewers); it is starte
 
 Against a running stack (`make run`):
 
-    .venv/bin/python bench/live_viewers.py            # 1 viewer, then 200, 60 s each
+    .venv/bin/python bench/live_viewers.py            # none (the baseline), 1, then 200
     .venv/bin/python bench/live_viewers.py 1 50 200   # other counts
 """
 
@@ -62,6 +62,12 @@ def prometheus_queries(prometheus: str) -> float:
 
 def run(viewers: int, interval: float, prometheus: str) -> None:
     sessions = [login() for _ in range(min(viewers, 20))]  # sessions shared round-robin
+    if not viewers:  # the baseline: what Prometheus answers with nobody watching
+        before = prometheus_queries(prometheus)
+        time.sleep(SECONDS)
+        rate = (prometheus_queries(prometheus) - before) * 60 / SECONDS
+        print(f"   0 viewers (baseline): Prometheus answered {rate:5.1f} queries/min")
+        return
     times: list[float] = []
     errors = 0
     lock = threading.Lock()
@@ -114,14 +120,14 @@ def supervisorctl(*args: str) -> None:
 
 
 def main() -> None:
-    counts = [int(arg) for arg in sys.argv[1:]] or [1, 200]
+    counts = [int(arg) for arg in sys.argv[1:]] or [0, 1, 200]
     env = {**stack_env(), **os.environ}
     prometheus = env.get("PROMETHEUS_URL", "http://127.0.0.1:9090")
     interval = float(env.get("LIVE_REFRESH_SECONDS", "15"))
     print(f"{PANEL}{PAGE} every {interval:g} s for {SECONDS:g} s; Prometheus at {prometheus}")
     supervisorctl("stop", "apps:beat")
     try:
-        time.sleep(interval)  # the last cycle's queries done
+        time.sleep(2 * interval)  # the last cycle's queries, and tasks it queued, done
         for count in counts:
             run(count, interval, prometheus)
     finally:
