@@ -16,6 +16,7 @@ BEFORE = {
     "firing": None,
     "notifications": None,
     "health": None,
+    "incidents": None,  # came later, on top of the split
 }
 AT = datetime(2026, 11, 30, 9, 15, tzinfo=UTC)
 
