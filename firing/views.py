@@ -451,15 +451,7 @@ def edit_silence(request: HttpRequest, silence_id: uuid.UUID) -> HttpResponse:
             status=_status_for(exc),
         )
     until = f"{timezone.localtime(ends_at):%Y-%m-%d %H:%M %Z}"
-    if new_id == silence.id:
-        messages.success(request, f"Silence changed; it ends {until}.")
-    else:
-        messages.success(
-            request,
-            f"Silence changed; it ends {until}. Alertmanager replaced it with a new silence "
-            "and expired the old one (the history keeps both).",
-        )
-    return redirect(f"{reverse('firing:silences')}#silence-{new_id}")
+    return _changed(request, f"Silence changed; it ends {until}", silence.id, new_id)
 
 
 @require_POST
@@ -485,13 +477,19 @@ def extend_silence(request: HttpRequest, silence_id: uuid.UUID) -> HttpResponse:
         messages.error(request, f"The silence was not extended. {exc}")
         return redirect("firing:silences")
     words = dict(EXTENSIONS)[form.cleaned_data["by"]]
-    if new_id == silence.id:
-        messages.success(request, f"Silence extended by {words}.")
+    return _changed(request, f"Silence extended by {words}", silence.id, new_id)
+
+
+def _changed(request: HttpRequest, done: str, old_id: str, new_id: str) -> HttpResponse:
+    """Back to the silence in the list, saying what was done and whether Alertmanager updated
+    it in place or replaced it (a change of matchers)."""
+    if new_id == old_id:
+        messages.success(request, f"{done}.")
     else:
         messages.success(
             request,
-            f"Silence extended by {words}: Alertmanager replaced it with a new silence and "
-            "expired the old one (the history keeps both).",
+            f"{done}. Alertmanager replaced it with a new silence and expired the old one "
+            "(the history keeps both).",
         )
     return redirect(f"{reverse('firing:silences')}#silence-{new_id}")
 
