@@ -65,6 +65,8 @@ class Category(models.TextChoices):
 
 class Unit(models.TextChoices):
     SECONDS = "seconds", "seconds"
+    # seconds read as an age or a window ("26h"), not as a latency (ms)
+    DURATION = "duration", "duration"
     PERCENT = "percent", "%"
     RPS = "rps", "req/s"
     COUNT = "count", ""
