@@ -99,15 +99,14 @@ def _tiles(panels: list[Panel]) -> list[Tile]:
     ]
 
 
-def _threshold_lines(thresholds: list[Threshold]) -> list[tuple[str, str, float]]:
+def _threshold_lines(thresholds: list[Threshold]) -> list[charts.ThresholdLine]:
     lines = []
     for threshold in thresholds:
         if threshold.relative_to:
             continue  # a percent change, not a level of the plotted value
-        scope = ", ".join(threshold.scope.values())
         for level, value in (("warning", threshold.warning), ("critical", threshold.critical)):
             if value is not None:
-                lines.append((f"{level} {scope}".strip(), level, value))
+                lines.append(charts.ThresholdLine(level, value, dict(threshold.scope)))
     return lines
 
 

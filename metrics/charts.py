@@ -10,9 +10,26 @@ from __future__ import annotations
 
 import html
 from collections.abc import Sequence
+from dataclasses import dataclass, field
 from typing import Any
 
 from integrations.prometheus import RangeResult
+
+
+@dataclass(frozen=True)
+class ThresholdLine:
+    """A threshold's level drawn on a trend: in the base unit, for the series its scope keeps
+    (labels the threshold is kept to; empty for all series)."""
+
+    level: str  # "warning" or "critical"
+    value: float
+    scope: dict[str, str] = field(default_factory=dict)
+    name: str = ""  # the label drawn beside it, when not the level and the scope ("current")
+
+    @property
+    def label(self) -> str:
+        return self.name or f"{self.level} {', '.join(self.scope.values())}".strip()
+
 
 LEVEL_COLOURS = {"warning": "#c2410c", "critical": "#b91c1c"}
 BAND_COLOURS = {"warning": "rgba(234, 88, 12, 0.10)", "critical": "rgba(220, 38, 38, 0.16)"}
@@ -114,12 +131,12 @@ def marker_traces(markers: Sequence[tuple[float, str, str, str]]) -> list[dict[s
 def trend_figure(
     result: RangeResult,
     unit: str,
-    lines: list[tuple[str, str, float]],
+    lines: Sequence[ThresholdLine],
     bands: Sequence[tuple[str, float, float]] = (),
     markers: Sequence[tuple[float, str, str, str]] = (),
 ) -> dict[str, Any]:
-    """A line per series, a dashed line per threshold level (``lines`` holds (label, level,
-    value)), a shaded band behind the stretches spent in warning or critical (``bands``
+    """A line per series, a dashed line per threshold level (``lines``), a shaded band behind
+    the stretches spent in warning or critical (``bands``
     holds (level, from, to), from the stored state history), and a marker per event
     (``markers`` holds (at, kind, hover text, link); see ``marker_traces``)."""
     scale = SCALE.get(unit, 1.0)
@@ -155,7 +172,8 @@ def trend_figure(
         for level, begin, finish in bands
     ]
     annotations = []
-    for label, level, value in lines:
+    for line in lines:
+        label, level, value = line.label, line.level, line.value
         colour = LEVEL_COLOURS[level]
         shapes.append(
             {

@@ -317,8 +317,8 @@ class ThresholdAdmin(admin.ModelAdmin):
             result = prometheus.RangeResult(threshold.metric.query, tuple(outcome.series))
             figure = charts.trend_figure(result, unit, lines)
             # proposed levels solid, current dashed
-            for shape, (label, _, _) in zip(figure["layout"]["shapes"], lines, strict=True):
-                shape["line"]["dash"] = "dash" if label.startswith("current") else "solid"
+            for shape, line in zip(figure["layout"]["shapes"], lines, strict=True):
+                shape["line"]["dash"] = "dash" if line.name.startswith("current") else "solid"
         context.update(
             outcome=outcome,
             current=current,
@@ -329,18 +329,18 @@ class ThresholdAdmin(admin.ModelAdmin):
         return render(request, "admin/alerts/threshold/_backtest.html", context)
 
 
-def _level_lines(current: Rule, proposed: Rule) -> list[tuple[str, str, float]]:
+def _level_lines(current: Rule, proposed: Rule) -> list[charts.ThresholdLine]:
     """The chart's threshold lines: current and proposed, or one line where they agree."""
     lines = []
     for level in ("warning", "critical"):
         now, then = getattr(current, level), getattr(proposed, level)
         if now is not None and now == then:
-            lines.append((f"{level} (unchanged)", level, now))
+            lines.append(charts.ThresholdLine(level, now, name=f"{level} (unchanged)"))
             continue
         if now is not None:
-            lines.append((f"current {level}", level, now))
+            lines.append(charts.ThresholdLine(level, now, name=f"current {level}"))
         if then is not None:
-            lines.append((f"proposed {level}", level, then))
+            lines.append(charts.ThresholdLine(level, then, name=f"proposed {level}"))
     return lines
 
 

@@ -3,7 +3,13 @@ from __future__ import annotations
 import plotly.graph_objects as go
 
 from integrations.prometheus import RangeResult, Series
-from metrics.charts import BAND_COLOURS, breach_bands, merge_bands, trend_figure
+from metrics.charts import (
+    BAND_COLOURS,
+    ThresholdLine,
+    breach_bands,
+    merge_bands,
+    trend_figure,
+)
 
 
 def test_it_builds_a_valid_plotly_figure_with_threshold_lines():
@@ -14,7 +20,9 @@ def test_it_builds_a_valid_plotly_figure_with_threshold_lines():
             Series({"tenant_tier": "team"}, ((0, 0.3), (60, 0.31))),
         ),
     )
-    figure = trend_figure(result, "seconds", [("warning enterprise", "warning", 0.2)])
+    figure = trend_figure(
+        result, "seconds", [ThresholdLine("warning", 0.2, {"tenant_tier": "enterprise"})]
+    )
     validated = go.Figure(figure)  # raises on any invalid property
     assert [trace.name for trace in validated.data] == ["enterprise", "team"]
     assert list(validated.data[0].y) == [100.0, 250.0]  # milliseconds
