@@ -10,7 +10,6 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from django.contrib import messages
-from django.contrib.auth.decorators import permission_required
 from django.contrib.auth.models import User
 from django.core.exceptions import PermissionDenied
 from django.core.paginator import Page
@@ -84,7 +83,9 @@ def _history(form: forms.HistoryForm, now: datetime) -> Page:
 
 
 @require_GET
-@permission_required(permissions.SIGN_OFF_CHECKLISTS, raise_exception=True)
+@permissions.required(
+    permissions.SIGN_OFF_CHECKLISTS, "Maintenance checklists are for SREs and business staff."
+)
 def index(request: HttpRequest) -> HttpResponse:
     """The current run of each cadence, overdue runs, completion rates and the history of
     every run, a page at a time (``?cadence=``, ``?status=``, ``?page=``, ``?per_page=``)."""
@@ -304,7 +305,9 @@ def set_owner(request: HttpRequest, pk: int) -> HttpResponse:
 
 
 @require_GET
-@permission_required(permissions.SIGN_OFF_CHECKLISTS, raise_exception=True)
+@permissions.required(
+    permissions.SIGN_OFF_CHECKLISTS, "Maintenance checklists are for SREs and business staff."
+)
 def sla_report(request: HttpRequest) -> HttpResponse:
     """The printable SLA report of a month (the last full month unless ``?month=YYYY-MM``,
     from 2000-01 to next month)."""
@@ -330,7 +333,9 @@ def sla_report(request: HttpRequest) -> HttpResponse:
 
 
 @require_GET
-@permission_required(permissions.SIGN_OFF_CHECKLISTS, raise_exception=True)
+@permissions.required(
+    permissions.SIGN_OFF_CHECKLISTS, "Maintenance checklists are for SREs and business staff."
+)
 def export_csv(request: HttpRequest) -> HttpResponse:
     """Every run with its items and signers, one row per item (cells that would start a
     formula are neutralized: ``core.csv_export``)."""

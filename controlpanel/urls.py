@@ -20,6 +20,8 @@ urlpatterns = [
         name="login",
     ),
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
+    # before the admin's own: a signed-in non-administrator is told why, not shown a login
+    path("admin/login/", views.admin_login, name="admin-login"),
     path("admin/", admin.site.urls),
     path("", include("health.urls")),
     path("", include("alerts.urls")),
@@ -29,3 +31,5 @@ urlpatterns = [
     path("", include("checklists.urls")),
     path("", include("incidents.urls")),
 ]
+
+handler403 = "controlpanel.views.refused"

@@ -43,9 +43,20 @@ EXPECTATIONS: dict[str, Expect] = {
     "login": Expect(anonymous=200, business=302, sre=302, admin=302),
     "logout": Expect(anonymous=302, business=302, sre=302, admin=302, method="post"),
     "alerts:api-status": SIGNED_IN,
+    # The admin's sign-in: the signed-in who cannot administer are told so (403); an
+    # administrator is sent on to the admin.
+    "admin-login": Expect(anonymous=200, business=403, sre=403, admin=302),
     # An SRE-only dashboard; business staff get the overview and business dashboards (below).
     "dashboards:dashboard": Expect(
         anonymous=302, business=403, sre=200, admin=200, kwargs={"slug": "kubernetes-overview"}
+    ),
+    # Every check behind a tile of that SRE-only dashboard.
+    "dashboards:panel-table": Expect(
+        anonymous=302,
+        business=403,
+        sre=200,
+        admin=200,
+        kwargs={"slug": "kubernetes-overview", "metric": "pod_cpu"},
     ),
     # The history of a check on node CPU, which business staff cannot see.
     "alerts:check-history": Expect(
@@ -310,7 +321,7 @@ def test_it_sends_anonymous_visitors_to_login_from_every_page_but_the_public_one
     client, playbook_loaded
 ):
     public = {name for name, e in EXPECTATIONS.items() if e.anonymous == 200} | {"logout"}
-    assert public == {"health", "health-db", "metrics", "login", "logout"}
+    assert public == {"health", "health-db", "metrics", "login", "logout", "admin-login"}
     for name, expect in EXPECTATIONS.items():
         if name in public or name in BEARER_ONLY:
             continue
