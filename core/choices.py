@@ -63,6 +63,14 @@ class Category(models.TextChoices):
     BUSINESS = "business", "Business"
 
 
+class Better(models.TextChoices):
+    """Which way a metric's change is good news: the headline tiles colour their change by it."""
+
+    UP = "up", "A rise is good"
+    DOWN = "down", "A fall is good"
+    NEUTRAL = "", "Neither"
+
+
 class Unit(models.TextChoices):
     SECONDS = "seconds", "seconds"
     # seconds read as an age or a window ("26h"), not as a latency (ms)

@@ -51,6 +51,7 @@ def load_metrics_and_dashboards(
                 "min_volume": metric.min_volume,
                 "group_by": list(metric.group_by),
                 "scoped_query": metric.scoped_query,
+                "better": metric.better,
                 "description": metric.description,
                 "impact": metric.impact,
             },

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from django.db import models
 
-from core.choices import Category, Unit
+from core.choices import Better, Category, Unit
 from core.promql import SCOPE_PLACEHOLDER, scope_matchers
 
 
@@ -16,6 +16,12 @@ class Metric(models.Model):
     name = models.CharField(max_length=200)
     category = models.CharField(max_length=20, choices=Category.choices)
     unit = models.CharField(max_length=20, choices=Unit.choices)
+    better = models.CharField(
+        max_length=4,
+        choices=Better.choices,
+        blank=True,
+        help_text="which way a change is good news (the headline tile's colour)",
+    )
     query = models.TextField()
     playbook_query = models.TextField(blank=True)
     query_note = models.TextField(blank=True)

@@ -8,13 +8,14 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from core.choices import Category, Unit
+from core.choices import Better, Category, Unit
 from core.permissions import Role
 from core.playbook_reader import Checker, LineMap
 from core.promql import SCOPE_PLACEHOLDER
 
 CATEGORIES = tuple(Category.values)
 UNITS = tuple(Unit.values)
+BETTER = ("up", "down")
 AUDIENCES = tuple(Role.values)
 DASHBOARD_SLUGS = (
     "leanvibe-overview",
@@ -39,6 +40,7 @@ class Metric:
     volume_query: str = ""
     min_volume: float | None = None
     scoped_query: str = ""
+    better: str = ""  # "up", "down" or "" (neither): which way a change is good news
 
 
 @dataclass(frozen=True)
@@ -72,6 +74,7 @@ def read_metrics(check: Checker, section: LineMap) -> dict[str, Metric]:
         "volume_query",
         "min_volume",
         "scoped_query",
+        "better",
     }
     for key, item in section.items():
         where = f"metrics.{key}"
@@ -115,6 +118,7 @@ def read_metrics(check: Checker, section: LineMap) -> dict[str, Metric]:
             volume_query=volume_query,
             min_volume=min_volume,
             scoped_query=scoped_query,
+            better=check.choice(item, "better", where, BETTER) if "better" in item else "",
         )
     return out
 
