@@ -8,4 +8,5 @@ app_name = "dashboards"
 
 urlpatterns = [
     path("d/<slug:slug>", views.dashboard, name="dashboard"),
+    path("d/<slug:slug>/<slug:metric>", views.panel_table, name="panel-table"),
 ]
