@@ -11,6 +11,9 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from datetime import UTC, datetime
+
+from django.utils import timezone
 
 from core import formatting
 from core.choices import Better, Unit
@@ -141,6 +144,11 @@ def _trend_points(
     return sorted(totals.items())
 
 
+def _day(timestamp: float) -> str:
+    moment = timezone.localtime(datetime.fromtimestamp(timestamp, UTC))
+    return f"{moment:%b} {moment.day}, {moment:%H:%M}"
+
+
 def headline(
     *,
     unit: str,
@@ -171,6 +179,12 @@ def headline(
         else:
             same = [s for s in before.samples if series_name(s.labels, group_by) == follows]
             then = same[0].value if same else None
+    points = _trend_points(trend, follows, group_by)
+    if then is None and points:
+        # Prometheus holds less than the range (a young history): compare with its oldest
+        # point in the range, and say from when
+        then = points[0][1]
+        comparison = f"since {_day(points[0][0])}, the oldest data in range"
     change, arrow, tone = "", "", "neutral"
     if then is None:
         comparison = f"no value {range_key} ago to compare with"
@@ -179,7 +193,6 @@ def headline(
         arrow, tone = _tone(size, better)
         if arrow == "=":
             change = "no change"
-    points = _trend_points(trend, follows, group_by)
     spark_label = ""
     if len(points) >= 2:
         low, high = min(v for _, v in points), max(v for _, v in points)

@@ -429,6 +429,23 @@ def _chart(
     return ChartData(figure, "", False, latest, headline)
 
 
+RETENTION_KEY = "prometheus:retention"
+RETENTION_CACHE_SECONDS = 600
+
+
+def _retention() -> str:
+    """How long Prometheus keeps samples ("100d"), as it says itself, asked once every ten
+    minutes; "" when it does not say (VictoriaMetrics has no runtime info) or cannot."""
+    cached = caching.get(RETENTION_KEY)
+    if cached is not None:
+        return str(cached)
+    answer = prometheus.runtime_info(timeout=prometheus.time_left(1.0))
+    data = answer.data if answer.is_ok and isinstance(answer.data, dict) else {}
+    retention = str(data.get("storageRetention") or "")
+    caching.put(RETENTION_KEY, retention, RETENTION_CACHE_SECONDS if answer.is_ok else 30)
+    return retention
+
+
 @require_GET
 def dashboard(request: HttpRequest, slug: str) -> HttpResponse:
     board = _get_dashboard_for_user(request, slug)
@@ -444,6 +461,7 @@ def dashboard(request: HttpRequest, slug: str) -> HttpResponse:
         "tiles": tiles,
         "range": range_key,
         "ranges": list(RANGES),
+        "retention": _retention(),
         "generated_at": timezone.now(),
     }
     # A live refresh (static/js/live.js) asks for the whole page, since the navigation's counts

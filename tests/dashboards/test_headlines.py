@@ -23,7 +23,9 @@ pytestmark = pytest.mark.django_db
 
 def answer(*values: float, label: str = "tenant_tier") -> QueryResult:
     names = ("enterprise", "team", "developer", "d", "e")
-    return QueryResult("q", tuple(Sample({label: n}, v) for n, v in zip(names, values)))
+    return QueryResult(
+        "q", tuple(Sample({label: n}, v) for n, v in zip(names, values, strict=False))
+    )
 
 
 def stat(now, before, unit=Unit.USD, better=Better.UP, group_by=("tenant_tier",), **kw):
@@ -66,6 +68,13 @@ def test_a_metric_that_is_not_additive_shows_its_highest_series():
     )
     assert shown.value == 0.62 and shown.how == "Highest of 3"
     assert shown.comparison == "no value 7d ago to compare with" and shown.change == ""
+
+
+def test_a_history_shorter_than_the_range_compares_with_its_oldest_point():
+    day = 1796083200.0  # 2026-12-01 00:00 UTC
+    trend = (Series({}, ((day, 100.0), (day + 3600, 110.0))),)
+    shown = stat(answer(110), QueryResult("q"), trend=trend, range_key="90d")
+    assert shown.change == "+10.0 %" and shown.comparison.startswith("since Dec 1, ")
 
 
 def test_a_change_from_zero_is_said_as_a_difference():
@@ -131,7 +140,7 @@ def test_the_business_tiles_equal_prometheus_answer_for_the_same_expression(
     board = Dashboard.objects.get(slug="business-metrics")
     metrics = {p.metric.key: p.metric for p in board.panels.select_related("metric")}
     assert {"mrr", "active_tenants_by_tier", "tenant_signups_24h"} <= {t[0] for t in tiles}
-    for key, value, at, text in tiles:
+    for key, value, at, _text in tiles:
         metric = metrics[key]
         values = prometheus_value(business_board, metric.query, at)
         expected = (
