@@ -50,3 +50,11 @@ def test_the_admin_tells_a_signed_in_non_administrator_so(business_client, sre_c
 def test_the_admin_still_signs_in_an_administrator(client, admin_user):
     page = client.get("/admin/login/").content.decode()
     assert 'name="password"' in page
+
+
+def test_a_missing_page_is_said_under_the_navigation(loaded, sre_client):
+    response = sre_client.get("/d/no-such-board")
+    page = response.content.decode()
+    assert response.status_code == 404
+    assert 'data-testid="not-found"' in page and 'class="mainnav"' in page
+    assert "No dashboard &#x27;no-such-board&#x27;." in page
