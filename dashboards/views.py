@@ -122,6 +122,10 @@ class Tile:
         return self.check_total > len(self.checks)
 
     @property
+    def is_below_bad(self) -> bool:
+        return any(t.direction == "below" and not t.relative_to for t in self.thresholds)
+
+    @property
     def series_total(self) -> int:
         meta = (self.figure or {}).get("layout", {}).get("meta") or {}
         return int(meta.get("series_total") or 0)
@@ -416,12 +420,16 @@ def _chart(
         return ChartData(None, f"{result.failure}: {result.reason}", False, None, headline)
     if not any(series.points for series in result.series):
         return ChartData(None, "", True, None, headline)
+    # the bad direction ranks which series a crowded chart draws (the highest when above
+    # is bad) and what its "others" line follows
+    direction = next((t.direction for t in tile.thresholds if not t.relative_to), "above")
     figure = charts.trend_figure(
         result,
         tile.panel.metric.unit,
         _threshold_lines(tile.thresholds),
         bands,
         [(m.at, m.kind, m.text, m.url) for m in markers],
+        direction=direction,
     )
     latest = None
     if len(result.series) == 1 and result.series[0].points:

@@ -34,7 +34,7 @@ def fast(settings):
 
 def points(page: Page) -> int:
     return page.eval_on_selector(
-        CHART, "div => Math.max(...div.data.map(trace => (trace.x || []).length))"
+        CHART, "div => Math.max(...div.data.map(trace => (trace.y || []).length))"
     )
 
 
@@ -79,7 +79,7 @@ def test_a_chart_gains_points_and_keeps_its_zoom_and_hidden_series(
         # A point every 15 s (the 1h range's step); the shared chart cache turns every 30 s.
         page.wait_for_function(
             "([s, n]) => Math.max(...document.querySelector(s).data.map("
-            "t => (t.x || []).length)) > n",
+            "t => (t.y || []).length)) > n",
             arg=[CHART, first],
             timeout=120_000,
         )

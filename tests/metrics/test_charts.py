@@ -27,7 +27,8 @@ def test_it_builds_a_valid_plotly_figure_with_threshold_lines():
     assert [trace.name for trace in validated.data] == ["enterprise", "team"]
     assert list(validated.data[0].y) == [100.0, 250.0]  # milliseconds
     assert validated.layout.shapes[0].y0 == 200.0
-    assert validated.layout.annotations[0].text == "warning enterprise"
+    assert "warning enterprise" in validated.layout.annotations[0].text
+    assert "200 ms" in validated.layout.annotations[0].text
 
 
 def test_it_shades_the_stretches_spent_in_warning_or_critical():
