@@ -14,17 +14,24 @@ from alerts.cycle import CycleResult, evaluate_cycle
 from alerts.models import StateChange
 from alerts.rules_export import RuleFileRejected, write_rule_file
 from alerts.signals import states_changed
+from health import slots
 from integrations import prometheus
 from notifications.models import NotificationChannel
 
 logger = logging.getLogger(__name__)
 
+# The slot name of the evaluation cycle (``health.slots``); /health says who ran the last.
+EVALUATION_TASK = "evaluate-thresholds"
+
 
 @shared_task(name="alerts.tasks.evaluate_thresholds", ignore_result=True)
 def evaluate_thresholds() -> None:
-    """Beat runs it every EVALUATION_INTERVAL; a cycle that overran its interval is skipped by
-    the expiry in the schedule rather than queued behind the next."""
-    run_cycle()
+    """Beat sends it every EVALUATION_INTERVAL; a message older than that expires unread.
+    Exactly one cycle a tick, however many beats send it and workers receive it, and never one
+    beside a cycle that overran (``health.slots``)."""
+    with slots.exactly_once(EVALUATION_TASK, settings.EVALUATION_INTERVAL) as mine:
+        if mine:
+            run_cycle()
 
 
 def run_cycle() -> CycleResult:

@@ -6,12 +6,14 @@ import logging
 from datetime import timedelta
 
 from celery import shared_task
+from django.conf import settings
 from django.utils import timezone
 
 from checklists import actions, evidence
 from checklists.choices import RunStatus
 from checklists.models import ChecklistRun
 from checklists.overdue import notify_overdue
+from health import slots
 
 log = logging.getLogger(__name__)
 
@@ -24,7 +26,15 @@ EVIDENCE_PER_TICK = 4
 @shared_task(name="checklists.tasks.open_runs", ignore_result=True)
 def open_runs() -> None:
     """Beat's tick: open the periods that are due (exactly once each), gather the evidence of
-    runs that have none yet (or whose sources did not answer), and send overdue notices."""
+    runs that have none yet (or whose sources did not answer), and send overdue notices. Once
+    a tick across every beat and worker (``health.slots``): two hosts must not both gather
+    evidence or both send a notice."""
+    with slots.exactly_once("open-checklist-runs", settings.CHECKLIST_TICK_INTERVAL) as mine:
+        if mine:
+            _open_runs()
+
+
+def _open_runs() -> None:
     now = timezone.now()
     for run in actions.open_runs(now):
         log.info("opened %s", run)

@@ -388,10 +388,12 @@ CELERY_TASK_ROUTES = {"runbooks.tasks.execute_run": {"queue": "runbooks"}}
 # One message at a time per worker process: with acks_late a prefetched run would otherwise
 # wait behind a long one and look stuck.
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
+# Seconds between sweeps of lost runs and unanswered approvals.
+RUNBOOK_SWEEP_INTERVAL = 15.0
 CELERY_BEAT_SCHEDULE["sweep-lost-runbook-runs"] = {
     "task": "runbooks.tasks.sweep_runs",
-    "schedule": 15.0,
-    "options": {"expires": 15.0},
+    "schedule": RUNBOOK_SWEEP_INTERVAL,
+    "options": {"expires": RUNBOOK_SWEEP_INTERVAL},
 }
 
 # Maintenance checklists (checklists/). Daily runs open at this local time (TIME_ZONE); weekly,
@@ -401,10 +403,11 @@ CHECKLIST_DAILY_AT = env_time("CHECKLIST_DAILY_AT", "00:00")
 CHECKLIST_CATCH_UP = env_int("CHECKLIST_CATCH_UP", 3, minimum=1)
 # Cheap when nothing is due (a few indexed queries), and it also gathers evidence for new runs
 # once Prometheus answers, so a minute keeps a fresh start's runs from waiting long.
+CHECKLIST_TICK_INTERVAL = 60.0
 CELERY_BEAT_SCHEDULE["open-checklist-runs"] = {
     "task": "checklists.tasks.open_runs",
-    "schedule": 60.0,
-    "options": {"expires": 60.0},
+    "schedule": CHECKLIST_TICK_INTERVAL,
+    "options": {"expires": CHECKLIST_TICK_INTERVAL},
 }
 
 LOGGING = {

@@ -13,6 +13,7 @@ from django.views.decorators.http import require_GET
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
 from health import checks as health
+from health import slots
 
 
 @login_not_required
@@ -33,6 +34,8 @@ def health_view(request: HttpRequest) -> JsonResponse:
             "database": asdict(database),
             "celery_beat": asdict(beat),
             "evaluation": asdict(evaluation),
+            # which host ran the last tick of each exactly-once task (health.slots)
+            "periodic": slots.last_runs(),
             "prometheus": {
                 "is_reachable": prom.is_reachable,
                 "url": prom.url,

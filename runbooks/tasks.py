@@ -5,6 +5,7 @@ from __future__ import annotations
 from celery import shared_task
 from django.conf import settings
 
+from health import slots
 from runbooks import approvals, execution
 from runbooks.choices import ApprovalEvent
 from runbooks.models import ActionRun
@@ -34,7 +35,15 @@ def execute_run(self, run_id: int) -> None:  # type: ignore[no-untyped-def]
 @shared_task(name="runbooks.tasks.sweep_runs", ignore_result=True)
 def sweep_runs() -> int:
     """Beat runs it every 15 s: runs whose worker died become ``lost``, and requests nobody
-    approved within ``RUNBOOK_APPROVAL_TTL`` become ``expired`` (and are announced)."""
+    approved within ``RUNBOOK_APPROVAL_TTL`` become ``expired`` (and are announced). Once a
+    tick across every beat and worker (``health.slots``)."""
+    with slots.exactly_once("sweep-lost-runbook-runs", settings.RUNBOOK_SWEEP_INTERVAL) as mine:
+        if not mine:
+            return 0
+        return _sweep()
+
+
+def _sweep() -> int:
     swept = execution.sweep_runs()
     expired = approvals.expire_unanswered()
     for run_id in expired:
