@@ -157,11 +157,22 @@ def legend_names(label_sets: Sequence[dict[str, str]]) -> list[str]:
         keys.update(dict.fromkeys(k for k in labels if k != "__name__"))
     differing = [k for k in keys if len({labels.get(k, "") for labels in label_sets}) > 1]
     hosts = _hosts([labels.get("instance", "") for labels in label_sets])
-    names = []
-    for labels, host in zip(label_sets, hosts, strict=True):
-        values = [host if k == "instance" else labels.get(k, "") for k in differing]
-        names.append(", ".join(v for v in values if v))
-    return names
+
+    def named(by: list[str]) -> list[str]:
+        names = []
+        for labels, host in zip(label_sets, hosts, strict=True):
+            values = [host if k == "instance" else labels.get(k, "") for k in by]
+            names.append(", ".join(v for v in values if v))
+        return names
+
+    # A job that differs only along with the instance (the one real node exporter beside
+    # the simulated nodes) says nothing the instance does not: left out while the names stay
+    # apart, so a short legend keeps the node's own name.
+    fewer = [k for k in differing if k != "job"]
+    shorter = named(fewer)
+    if "job" in differing and fewer and all(shorter) and len(set(shorter)) == len(label_sets):
+        differing = fewer
+    return named(differing)
 
 
 def _hosts(instances: list[str]) -> list[str]:

@@ -15,7 +15,7 @@ from core.promql import SCOPE_PLACEHOLDER
 
 CATEGORIES = tuple(Category.values)
 UNITS = tuple(Unit.values)
-BETTER = ("up", "down")
+BETTER = tuple(value for value in Better.values if value)  # up, down; left out for neither
 AUDIENCES = tuple(Role.values)
 DASHBOARD_SLUGS = (
     "leanvibe-overview",

@@ -72,10 +72,21 @@ def test_it_names_node_memory_by_its_instances():
 
 
 def test_it_keeps_instance_and_job_when_they_are_what_differs():
+    names = legend_names([{"instance": "10.0.0.1:9100", "job": "node"}, {"job": "pg"}])
+    assert names == ["10.0.0.1:9100, node", "pg"]
+
+
+def test_it_leaves_out_a_label_that_differs_only_along_with_another():
+    # the one real node exporter beside the simulated nodes: its job says nothing the
+    # instance does not, and would push the node's own name out of a short legend
     names = legend_names(
-        [{"instance": "10.0.0.1:9100", "job": "node"}, {"instance": "10.0.0.2:9187", "job": "pg"}]
+        [
+            {"instance": "127.0.0.1:9110", "job": "node"},
+            {"instance": "leanvibe-node-1", "job": "kubernetes-nodes"},
+            {"instance": "leanvibe-node-2", "job": "kubernetes-nodes"},
+        ]
     )
-    assert names == ["10.0.0.1:9100, node", "10.0.0.2:9187, pg"]
+    assert names == ["127.0.0.1:9110", "leanvibe-node-1", "leanvibe-node-2"]
 
 
 def test_it_names_storage_by_instance_and_mountpoint_when_both_differ():
