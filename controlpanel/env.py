@@ -82,6 +82,22 @@ def env_url(name: str, default: str) -> str:
     return value.rstrip("/") if value.startswith("http") else value
 
 
+def env_urls(name: str, default: str) -> str:
+    """One URL or several, comma-separated (replicas of one service), each checked like
+    ``env_url``; returned comma-joined without trailing slashes."""
+    value = _raw(name)
+    if value is None or value.strip() == "":
+        return default
+    parts = [part.strip() for part in value.split(",") if part.strip()]
+    for part in parts:
+        if "://" not in part or not part.startswith("http"):
+            raise ImproperlyConfigured(
+                f"{name}: {part!r} is not an http(s) URL (expected http://host:port, "
+                "several separated by commas)."
+            )
+    return ",".join(part.rstrip("/") for part in parts)
+
+
 def env_time(name: str, default: str) -> str:
     """A local time of day as ``HH:MM`` (24-hour clock), returned normalised."""
     value = (_raw(name) or "").strip() or default

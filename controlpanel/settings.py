@@ -17,7 +17,7 @@ import dj_database_url
 from csp.constants import NONE, SELF
 from django.core.exceptions import ImproperlyConfigured
 
-from controlpanel.env import env_bool, env_int, env_list, env_str, env_time, env_url
+from controlpanel.env import env_bool, env_int, env_list, env_str, env_time, env_url, env_urls
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 VAR_DIR = Path(env_str("VAR_DIR", str(BASE_DIR / "var")) or BASE_DIR / "var")
@@ -236,7 +236,9 @@ AXES_IPWARE_META_PRECEDENCE_ORDER = (
 )
 
 # External systems. Each has one module that talks to it (see the README's code map).
-PROMETHEUS_URL = env_url("PROMETHEUS_URL", "http://127.0.0.1:9090")
+# One query endpoint, or the replicas of an HA pair comma-separated: queries go to one that
+# answers (integrations/prometheus.py), a check is "error" only when none does.
+PROMETHEUS_URL = env_urls("PROMETHEUS_URL", "http://127.0.0.1:9090")
 PROMETHEUS_TIMEOUT = float(env_int("PROMETHEUS_TIMEOUT_MS", 2000, minimum=50)) / 1000
 # Seconds a page may spend on Prometheus in all (charts and banner together): 1.8 leaves the
 # rest of 2 s for the page itself when Prometheus hangs.

@@ -151,6 +151,12 @@ def problems() -> list[str]:
         found.append(f"Celery beat/worker: {beat.reason}.")
     if not prom.is_reachable:
         found.append(f"Prometheus at {prom.url} is not answering ({prom.error}).")
+    else:
+        for base, reason in prom.down:  # an HA replica down: the others answer meanwhile
+            found.append(
+                f"Prometheus replica {base} is not answering ({reason}); "
+                "queries go to the other replicas."
+            )
     if not evaluation.is_ok:
         found.append(f"Threshold evaluation: {evaluation.reason}; states may be stale.")
     return found

@@ -41,6 +41,7 @@ def health_view(request: HttpRequest) -> JsonResponse:
                 "url": prom.url,
                 "latency_ms": None if prom.latency_ms is None else round(prom.latency_ms, 1),
                 "error": prom.error,
+                "replicas_down": [{"url": base, "error": why} for base, why in prom.down],
             },
         }
     )

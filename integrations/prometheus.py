@@ -2,12 +2,20 @@
 
 Everything else asks this module; tests run it against real Prometheus processes and patch
 only here when a failure must be forced.
+
+``PROMETHEUS_URL`` may name several replicas, comma-separated (an HA pair scraping the same
+targets). A query goes to one that answers: a replica that fails (unreachable, timing out,
+answering 5xx) is logged with the reason, skipped, and tried last for ``SKIP_SECONDS``; a
+query is an error only when none answers. A refused query (bad PromQL) is the query's fault,
+the same on every replica, and is not retried. One URL in front of a Thanos or Mimir query
+frontend or VictoriaMetrics works unchanged: it is a single replica.
 """
 
 from __future__ import annotations
 
 import contextvars
 import hashlib
+import logging
 import math
 import os
 import threading
@@ -28,6 +36,35 @@ from core import caching
 from core.network import connection_failure
 
 T = TypeVar("T")
+log = logging.getLogger(__name__)
+
+# A replica that failed is tried after the others for this long (per process: an order of
+# asking, not state another process needs; each finds out for itself within one query).
+SKIP_SECONDS = 30.0
+_skipped: dict[str, tuple[float, str]] = {}  # replica → (tried last until, why)
+_skipped_lock = threading.Lock()
+
+
+def replicas(url: str | None = None) -> list[str]:
+    """The query endpoints: ``url``, else ``PROMETHEUS_URL``, split at commas."""
+    text = url or settings.PROMETHEUS_URL
+    return [part.strip().rstrip("/") for part in text.split(",") if part.strip()]
+
+
+def _in_asking_order(bases: list[str]) -> list[str]:
+    """Replicas that answered lately first, in their configured order; skipped ones after."""
+    now = time.monotonic()
+    with _skipped_lock:
+        skipped = {b for b in bases if _skipped.get(b, (0.0, ""))[0] > now}
+    return [b for b in bases if b not in skipped] + [b for b in bases if b in skipped]
+
+
+def _mark(base: str, failure: ApiResult | None) -> None:
+    with _skipped_lock:
+        if failure is None:
+            _skipped.pop(base, None)
+        else:
+            _skipped[base] = (time.monotonic() + SKIP_SECONDS, failure.reason)
 
 
 @dataclass(frozen=True)
@@ -37,18 +74,32 @@ class Reachability:
     is_reachable: bool
     latency_ms: float | None
     error: str | None
-    url: str
+    url: str  # the replicas, comma-separated
+    # replicas that did not answer, with why, while another did (or none did)
+    down: list[tuple[str, str]] | tuple[tuple[str, str], ...] = ()
 
 
 def check_reachable(url: str | None = None, timeout: float | None = None) -> Reachability:
-    """Run ``vector(1)``: it works on every Prometheus-compatible API (VictoriaMetrics has no
-    ``/-/ready``) and proves the query path, not just the listener."""
-    base = (url or settings.PROMETHEUS_URL).rstrip("/")
-    result = instant_query("vector(1)", url=base, timeout=timeout)
-    latency = result.seconds * 1000
-    if not result.is_ok:
-        return Reachability(False, latency, f"{result.failure}: {result.reason}", base)
-    return Reachability(True, latency, None, base)
+    """Run ``vector(1)`` on every replica: it works on every Prometheus-compatible API
+    (VictoriaMetrics has no ``/-/ready``) and proves the query path, not just the listener.
+    Reachable when one answers; ``down`` names the others, with why."""
+    bases = replicas(url)
+    answers = []
+    for base in bases:
+        result = instant_query("vector(1)", url=base, timeout=timeout)
+        answers.append((base, result))
+    up = [(base, r) for base, r in answers if r.is_ok]
+    down = [(base, f"{r.failure}: {r.reason}") for base, r in answers if not r.is_ok]
+    shown = ", ".join(bases)
+    if not up:
+        error = (
+            "; ".join(reason for _, reason in down)
+            if len(down) == 1
+            else "; ".join(f"{base}: {reason}" for base, reason in down)
+        )
+        latency = max(r.seconds for _, r in answers) * 1000 if answers else None
+        return Reachability(False, latency, error, shown, down)
+    return Reachability(True, min(r.seconds for _, r in up) * 1000, None, shown, down)
 
 
 # --- queries -------------------------------------------------------------------------------
@@ -446,9 +497,32 @@ def _api_get(
     url: str | None = None,
     timeout: float | None = None,
 ) -> ApiResult:
-    """An ``/api/v1`` call, classified from the answer's envelope: ``status``, ``errorType``
-    and ``error`` (bad_data and the like are the query's fault: rejected)."""
-    response = _request("GET", path, params, url=url, timeout=timeout)
+    """An ``/api/v1`` call to a replica that answers (module docstring), classified from the
+    answer's envelope: ``status``, ``errorType`` and ``error`` (bad_data and the like are the
+    query's fault: rejected). With every replica failing, the first failure's kind with
+    each replica's reason."""
+    bases = replicas(url)
+    if len(bases) == 1:
+        return _api_get_from(bases[0], path, params, timeout)
+    failures: list[tuple[str, ApiResult]] = []
+    for base in _in_asking_order(bases):
+        answer = _api_get_from(base, path, params, timeout)
+        if answer.is_ok or answer.failure == QueryFailure.REJECTED:
+            _mark(base, None)
+            return answer
+        if answer.reason == BUDGET_SPENT:
+            return answer  # the page's time is up: not this replica's fault
+        _mark(base, answer)
+        log.warning("Prometheus replica %s skipped for %s: %s", base, path, answer.reason)
+        failures.append((base, answer))
+    reasons = "; ".join(f"{base}: {answer.reason}" for base, answer in failures)
+    return ApiResult(failure=failures[0][1].failure, reason=f"no replica answered ({reasons})")
+
+
+def _api_get_from(
+    base: str, path: str, params: dict[str, str] | None, timeout: float | None
+) -> ApiResult:
+    response = _request("GET", path, params, url=base, timeout=timeout)
     if isinstance(response, ApiResult):
         return response
     try:
@@ -472,8 +546,16 @@ def _api_get(
 
 def reload_configuration(*, url: str | None = None) -> str:
     """Ask Prometheus to reload its configuration and rules (``--web.enable-lifecycle``);
-    returns what happened, in words."""
-    response = _request("POST", "/-/reload", url=url, timeout=10)
+    returns what happened, in words. Every replica reloads (each reads its own rule file)."""
+    bases = replicas(url)
+    outcomes = [_reload(base) for base in bases]
+    if len(bases) == 1:
+        return outcomes[0]
+    return "; ".join(f"{base}: {outcome}" for base, outcome in zip(bases, outcomes, strict=True))
+
+
+def _reload(base: str) -> str:
+    response = _request("POST", "/-/reload", url=base, timeout=10)
     if isinstance(response, ApiResult):
         return f"reload failed: {response.failure}: {response.reason}"[:300]
     if response.status_code != 200:

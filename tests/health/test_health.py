@@ -39,6 +39,7 @@ def test_it_answers_health_without_login_and_reports_every_dependency(client, pr
         "url": prometheus_at.url,
         "latency_ms": body["prometheus"]["latency_ms"],
         "error": None,
+        "replicas_down": [],
     }
 
 
