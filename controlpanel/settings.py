@@ -243,7 +243,7 @@ PROMETHEUS_TIMEOUT = float(env_int("PROMETHEUS_TIMEOUT_MS", 2000, minimum=50)) /
 # Seconds a page may spend on Prometheus in all (charts and banner together): 1.8 leaves the
 # rest of 2 s for the page itself when Prometheus hangs.
 PAGE_PROMETHEUS_BUDGET = float(env_int("PAGE_PROMETHEUS_BUDGET_MS", 1800, minimum=100)) / 1000
-ALERTMANAGER_URL = env_url("ALERTMANAGER_URL", "http://127.0.0.1:9093")
+ALERTMANAGER_URL = env_urls("ALERTMANAGER_URL", "http://127.0.0.1:9093")
 ALERTMANAGER_WEBHOOK_TOKEN = env_str("ALERTMANAGER_WEBHOOK_TOKEN", "") or ""
 KUBECONFIG = env_str("KUBECONFIG", "") or ""
 # Where exported alerting rules are written for Prometheus to load (a volume it shares).

@@ -182,6 +182,7 @@ def firing_alerts(request: HttpRequest) -> HttpResponse:
             "is_filtered": bool(condition),
             "alertmanager_error": now_am.error,
             "alertmanager_url": settings.ALERTMANAGER_URL,
+            "alertmanager_peers_down": alertmanager.peers_down(),
             "asked_at": now_am.asked_at,
             "can_act": permissions.has(request.user, permissions.RUN_ACTIONS),
             "ack_form": AcknowledgeForm(),
@@ -269,6 +270,7 @@ def silences(request: HttpRequest) -> HttpResponse:
             "is_filtered": bool(query["state"] or query["created_by"]),
             "alertmanager_error": now_am.error,
             "alertmanager_url": settings.ALERTMANAGER_URL,
+            "alertmanager_peers_down": alertmanager.peers_down(),
             "asked_at": now_am.asked_at,
             "can_act": permissions.has(request.user, permissions.RUN_ACTIONS),
             "extensions": EXTENSIONS,
@@ -308,6 +310,7 @@ def silence_history(request: HttpRequest) -> HttpResponse:
             "is_filtered": bool(query["person"]),
             "alertmanager_error": now_am.error,
             "alertmanager_url": settings.ALERTMANAGER_URL,
+            "alertmanager_peers_down": alertmanager.peers_down(),
             "window_days": history.HISTORY_WINDOW.days,
         },
     )

@@ -5,12 +5,21 @@ expired.
 Everything else asks this module; tests run it against real Alertmanager processes. Failures
 are raised as ``AlertmanagerError`` with a kind, because "Alertmanager is down" and
 "Alertmanager refused this silence" call for different things from the person on call.
+
+``ALERTMANAGER_URL`` may name the peers of a gossip cluster, comma-separated. A call goes to
+a peer that answers: one that is down is logged, skipped and asked last for ``SKIP_SECONDS``
+(``peers_down`` says which, for the pages). Silences written to one peer reach the others by
+gossip, and reads keep to the same first healthy peer, so a silence just made is seen. A
+write is moved to another peer only when the first could not be reached at all: one that
+timed out may have taken it, and sending it again would make a second silence.
 """
 
 from __future__ import annotations
 
 import logging
 import re
+import threading
+import time
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
@@ -187,8 +196,40 @@ def _optional_time(text: object) -> datetime | None:
         return None
 
 
+def peers(url: str | None = None) -> list[str]:
+    """The Alertmanagers to ask: ``url``, else ``ALERTMANAGER_URL``, split at commas."""
+    text = url or settings.ALERTMANAGER_URL
+    return [part.strip().rstrip("/") for part in text.split(",") if part.strip()]
+
+
 def _base(url: str | None) -> str:
-    return (url or settings.ALERTMANAGER_URL).rstrip("/")
+    return ",".join(peers(url))
+
+
+# A peer that was down is asked after the others for this long (per process: an order of
+# asking, which each process finds out for itself within one call).
+SKIP_SECONDS = 30.0
+_skipped: dict[str, tuple[float, str]] = {}  # peer → (asked last until, why)
+_skipped_lock = threading.Lock()
+IDEMPOTENT = ("GET", "DELETE")
+
+
+def peers_down() -> list[tuple[str, str]]:
+    """The configured peers found down lately, with why (for a note on the pages), while the
+    cluster has more than one."""
+    configured = peers()
+    if len(configured) < 2:
+        return []
+    now = time.monotonic()
+    with _skipped_lock:
+        return [(p, _skipped[p][1]) for p in configured if p in _skipped and _skipped[p][0] > now]
+
+
+def _in_asking_order(bases: list[str]) -> list[str]:
+    now = time.monotonic()
+    with _skipped_lock:
+        skipped = {b for b in bases if _skipped.get(b, (0.0, ""))[0] > now}
+    return [b for b in bases if b not in skipped] + [b for b in bases if b in skipped]
 
 
 def _request(
@@ -200,7 +241,44 @@ def _request(
     url: str | None = None,
     timeout: float | tuple[float, float] | None = None,
 ) -> Any:
-    base = _base(url)
+    """The call on a peer that answers (module docstring); the last peer's error when none
+    does."""
+    bases = _in_asking_order(peers(url))
+    for index, base in enumerate(bases):
+        try:
+            answer = _request_from(base, method, path, json, params, timeout)
+        except AlertmanagerError as exc:
+            movable = exc.kind == AlertmanagerError.UNREACHABLE or (
+                exc.is_down and method in IDEMPOTENT
+            )
+            if not movable or index == len(bases) - 1:
+                if exc.is_down:
+                    _mark(base, exc.reason)
+                raise
+            _mark(base, exc.reason)
+            log.warning("Alertmanager peer %s skipped for %s %s: %s", base, method, path, exc)
+            continue
+        _mark(base, None)
+        return answer
+    raise AlertmanagerError(AlertmanagerError.UNREACHABLE, "no peer configured", "")
+
+
+def _mark(base: str, why: str | None) -> None:
+    with _skipped_lock:
+        if why is None:
+            _skipped.pop(base, None)
+        else:
+            _skipped[base] = (time.monotonic() + SKIP_SECONDS, why)
+
+
+def _request_from(
+    base: str,
+    method: str,
+    path: str,
+    json: Any,
+    params: dict[str, str] | None,
+    timeout: float | tuple[float, float] | None,
+) -> Any:
     try:
         response = requests.request(
             method, f"{base}{path}", json=json, params=params, timeout=timeout or TIMEOUT
