@@ -14,7 +14,18 @@ import yaml
 REPO = Path(__file__).resolve().parent.parent
 COMPOSE = yaml.safe_load((REPO / "docker-compose.yml").read_text())
 SERVICES = COMPOSE["services"]
-LONG_RUNNING = ("web", "worker", "postgres", "redis", "prometheus", "alertmanager")
+LONG_RUNNING = (
+    "proxy",
+    "web",
+    "worker",
+    "beat",
+    "postgres",
+    "redis",
+    "prometheus-a",
+    "prometheus-b",
+    "alertmanager-a",
+    "alertmanager-b",
+)
 
 
 def test_it_has_every_service_of_a_production_deployment():
@@ -24,8 +35,11 @@ def test_it_has_every_service_of_a_production_deployment():
         "beat",
         "postgres",
         "redis",
-        "prometheus",
-        "alertmanager",
+        "prometheus-a",
+        "prometheus-b",
+        "alertmanager-a",
+        "alertmanager-b",
+        "proxy",
         "migrate",
     } <= set(SERVICES)
 
@@ -140,6 +154,35 @@ def test_it_allows_the_host_names_used_inside_the_compose_network(tmp_path):
     assert result.stdout.split() == ["200", "200"]
 
 
-@pytest.mark.parametrize("name", ["prometheus", "alertmanager", "web"])
+@pytest.mark.parametrize("name", sorted(SERVICES))
 def test_it_publishes_ports_on_loopback_only(name):
-    assert all(port.startswith("127.0.0.1:") for port in SERVICES[name]["ports"])
+    assert all(port.startswith("127.0.0.1:") for port in SERVICES[name].get("ports", []))
+
+
+def test_it_replicates_every_process_of_the_panel_and_points_it_at_every_replica():
+    for name in ("web", "worker", "beat"):
+        assert SERVICES[name]["deploy"]["replicas"] >= 2, name
+    env = COMPOSE["x-panel"]["environment"]
+    assert env["PROMETHEUS_URL"].split(",") == [
+        "http://prometheus-a:9090",
+        "http://prometheus-b:9090",
+    ]
+    assert env["ALERTMANAGER_URL"].split(",") == [
+        "http://alertmanager-a:9093",
+        "http://alertmanager-b:9093",
+    ]
+    assert "ports" not in SERVICES["web"]  # reached through the proxy only
+
+
+def test_the_alertmanagers_peer_with_each_other():
+    for name in ("alertmanager-a", "alertmanager-b"):
+        command = SERVICES[name]["command"]
+        peers = {c.split("=", 1)[1] for c in command if c.startswith("--cluster.peer=")}
+        assert peers == {"alertmanager-a:9094", "alertmanager-b:9094"}, name
+        assert "--cluster.listen-address=0.0.0.0:9094" in command
+
+
+def test_the_proxy_balances_over_the_web_replicas_with_health_checks():
+    config = (REPO / "deploy" / "haproxy" / "haproxy.cfg").read_text()
+    assert "balance roundrobin" in config and "option httpchk GET /health/db" in config
+    assert "server-template web" in config and " check " in config
