@@ -135,6 +135,8 @@ VALUE_COLOUR = "#374151"
 MAX_SERIES = len(PALETTE)  # more are drawn as the worst ten and one "others" line
 LEVEL_DASH = {"warning": "dot", "critical": "dash"}  # told apart without colour
 SEVERITY = {"warning": 1, "critical": 2}
+# Units whose axis starts at zero even without levels: bounded quantities read against zero.
+FROM_ZERO = ("percent", "ratio", "seconds", "duration")
 LEGEND_NAME_CHARS = 24  # two a row on the narrowest chart
 
 # Layout in pixels, so that labels can be kept apart and the chart grows with its legend.
@@ -461,17 +463,20 @@ def trend_figure(
             levels[value] = _Level(value, [(line, colour)])
         level_of.append(levels[value])
 
-    # the value axis: the data and the nearest level beyond it on either side
-    low = min([0.0, *values])
-    high = max([0.0, *values])
+    # the value axis: the data and the nearest level beyond it on either side; from zero for
+    # bounded quantities (a share, a latency) and wherever levels are drawn, else fitted to
+    # the data: MRR moving 3 % around $425,000 is a flat line on an axis from $0
+    from_zero = unit in FROM_ZERO or bool(levels) or not values
+    low = min([0.0, *values]) if from_zero else min(values)
+    high = max([0.0, *values]) if from_zero else max(values)
     above = sorted(v for v in levels if v > high)
     below = sorted((v for v in levels if v < low), reverse=True)
     if above:
         high = above[-1 if every_level else 0]
     if below:
         low = below[-1 if every_level else 0]
-    span = (high - low) or abs(high) or 1.0
-    axis_low = low - 0.05 * span if low < 0 else low
+    span = (high - low) or abs(high) * 0.05 or 1.0
+    axis_low = low - 0.05 * span if low < 0 or not from_zero else low
     axis_high = high + 0.08 * span
     outside = [level for value, level in levels.items() if not axis_low <= value <= axis_high]
 
