@@ -10,8 +10,8 @@ from django.conf import settings
 from django.urls import reverse
 
 from alerts.models import StateChange
+from core import formatting, units
 from core.choices import COMPARATOR, Severity, State
-from core.formatting import signed_percent, with_unit
 from notifications import delivery
 from notifications.delivery import Message
 from notifications.models import Notification
@@ -53,13 +53,12 @@ def compose(change: StateChange) -> Message:
     headline = "RESOLVED" if to_state == State.OK else to_state.label.upper()
     subject = f"[{headline}] {alert.name}{f' {scope}' if scope else ''}: {transition}"
 
-    def shown(value: float | None) -> str:
-        return signed_percent(value) if threshold.relative_to else with_unit(value, metric.unit)
-
+    # a relative threshold's value and levels are percent changes, whatever the metric's unit
+    unit = units.level_unit(metric.unit, bool(threshold.relative_to))
     sign = COMPARATOR[threshold.direction]
-    levels = f"warning {sign} {shown(change.warning)}"
+    levels = f"warning {sign} {formatting.level(change.warning, unit)}"
     if change.critical is not None:
-        levels += f", critical {sign} {shown(change.critical)}"
+        levels += f", critical {sign} {formatting.level(change.critical, unit)}"
     if threshold.relative_to:
         levels += f" (change against {threshold.relative_to} before)"
     history = settings.PANEL_URL + reverse("alerts:check-history", args=[check.pk])
@@ -69,9 +68,9 @@ def compose(change: StateChange) -> Message:
         f"Metric: {metric.name} ({metric.get_category_display()})",
         f"Scope: {scope or 'all series'}",
         f"State: {transition}",
-        f"Value: {shown(change.value)}",
+        f"Value: {formatting.with_unit(change.value, unit)}",
         f"Thresholds: {levels}",
-        f"Reason: {change.reason or '-'}",
+        f"Reason: {formatting.reason(change.reason, unit) or '-'}",
         f"At: {change.at:%Y-%m-%d %H:%M:%S %Z}",
     ]
     if change.to_state in State.UNKNOWN:

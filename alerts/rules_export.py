@@ -26,8 +26,9 @@ import yaml
 from django.conf import settings
 
 from alerts.models import Threshold
+from core import units
 from core.choices import COMPARATOR, Severity, Unit
-from core.formatting import UNIT_SUFFIX, exact_level, exact_number
+from core.formatting import exact_level, exact_number
 from core.promql import duration_seconds
 
 logger = logging.getLogger(__name__)
@@ -75,14 +76,27 @@ def rule_expr(threshold: Threshold, level: float) -> str:
     return expr
 
 
+def _scaled(scale: str, digits: int, symbol: str) -> str:
+    """``$value`` in a display unit its base unit is scaled to ("250 ms" for 0.25 s). Prometheus's
+    templates cannot multiply, but can ask Prometheus: ``0.25 * 1000`` is a scalar query."""
+    ask = f'printf "%.6g * {scale}" $value | query | first | value'
+    return "{{ " + ask + f' | printf "%.{digits}f"' + " }} " + symbol
+
+
 def _value_template(unit: str, relative: bool) -> str:
-    """How the alert's description shows ``$value`` (Prometheus's template functions)."""
+    """How the alert's description shows ``$value`` (Prometheus's template functions), in the
+    panel's display unit: "236 ms" for a latency, "10.5 %" for a ratio, "1d 6h 0m 0s" for an
+    age (humanizeDuration: the nearest Prometheus has to "30h")."""
     if relative:
         return '{{ $value | printf "%.1f" }} %'
     if unit == Unit.SECONDS:
+        return _scaled("1000", 0, "ms")
+    if unit == Unit.RATIO:
+        return _scaled("100", 1, "%")
+    if unit == Unit.DURATION:
         return "{{ $value | humanizeDuration }}"
-    suffix = UNIT_SUFFIX.get(unit, "")
-    return '{{ $value | printf "%.4g" }}' + suffix
+    symbol = units.display_unit(unit).symbol
+    return '{{ $value | printf "%.4g" }}' + (f" {symbol}" if symbol else "")
 
 
 def rules_for(threshold: Threshold) -> list[dict[str, Any]]:

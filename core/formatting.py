@@ -7,25 +7,48 @@ checklist evidence, the exported rules' annotations and the admin all format her
 from __future__ import annotations
 
 import math
+import re
 from datetime import datetime, timedelta
+from typing import Any
 
 from django.utils import timezone
 
+from core import units
 from core.choices import Unit
 
 MISSING = "—"
-# Suffixes of an exact level (rule annotations): the unit as Prometheus users write it.
-UNIT_SUFFIX: dict[str, str] = {Unit.PERCENT: " %", Unit.RPS: " req/s", Unit.USD: " USD"}
+
+
+def _number(value: float, digits: int) -> str:
+    """Rounded to ``digits`` decimals, with thousands separators and no trailing zeros."""
+    text = f"{value:,.{digits}f}"
+    if "." in text:
+        text = text.rstrip("0").rstrip(".")
+    return "0" if text in ("-0", "") else text
+
+
+def _reading_duration(seconds: float) -> str:
+    """An age rounded for reading, written as the form takes it: "26h", "6h36m", "45s"."""
+    step = 60 if abs(seconds) >= 3600 else 1
+    return units.duration_text(round(seconds / step) * step)
 
 
 def with_unit(value: float | None, unit: str) -> str:
-    """A value in its unit, rounded for reading: "236 ms", "12.5 %", "$23,790"."""
+    """A value in its unit's display unit, rounded for reading: "236 ms" (a latency is always
+    in ms), "10.5 %" (a ratio of 0.105), "26h" (an age), "$23,790", "-12.5 %" (a change)."""
     if value is None:
         return MISSING
+    if math.isnan(value) or math.isinf(value):
+        return str(value)
     if unit == Unit.SECONDS:
-        return f"{value * 1000:,.0f} ms" if abs(value) < 10 else f"{value:,.0f} s"
-    if unit == Unit.PERCENT:
-        return f"{value:,.1f} %"
+        ms = value * 1000
+        return f"{_number(ms, 0 if abs(ms) >= 10 else 1)} ms"
+    if unit == Unit.DURATION:
+        return _reading_duration(value)
+    if unit in (Unit.PERCENT, Unit.RATIO):
+        return f"{units.to_display(value, unit):,.1f} %"
+    if unit == units.PERCENT_CHANGE:
+        return signed_percent(value)
     if unit == Unit.RPS:
         return f"{value:,.1f} req/s"
     if unit == Unit.USD:
@@ -33,7 +56,7 @@ def with_unit(value: float | None, unit: str) -> str:
     if unit == Unit.COUNT:
         return f"{value:,.0f}"
     if unit == Unit.PER_HOUR:
-        return f"{value:,.0f} /h"
+        return f"{value:,.0f} per hour"
     return f"{value:,.3g}"
 
 
@@ -137,12 +160,8 @@ def reading(value: float | None, unit: str = "") -> str:
     """A value in evidence: like ``with_unit`` but two decimals for small plain numbers."""
     if value is None:
         return "no data"
-    if unit == Unit.PERCENT:
-        return f"{value:.1f} %"
-    if unit == Unit.SECONDS:
-        return f"{value * 1000:.0f} ms" if value < 10 else age(value)
-    if unit == Unit.USD:
-        return f"${value:,.0f}"
+    if unit in units.DISPLAY:
+        return with_unit(value, unit)
     return f"{value:,.2f}" if abs(value) < 100 else f"{value:,.0f}"
 
 
@@ -151,13 +170,99 @@ def exact_number(value: float) -> str:
     return str(int(value)) if float(value).is_integer() else repr(float(value))
 
 
-def exact_level(value: float, unit: str, relative: bool) -> str:
-    """A level in a rule's annotation, exact: "250 ms", "90 s", "5 min", "26 h", "2.5 %"."""
-    if relative:
-        return f"{exact_number(value)} %"
-    if unit == Unit.SECONDS:
-        for limit, divisor, name in ((1, 0.001, "ms"), (120, 1, "s"), (7200, 60, "min")):
-            if value < limit:
-                return f"{value / divisor:g} {name}"
-        return f"{value / 3600:g} h"
-    return f"{exact_number(value)}{UNIT_SUFFIX.get(unit, '')}"
+def exact_level(value: float, unit: str, relative: bool = False) -> str:
+    """A level exactly, in its display unit, as the form takes it with the unit after it: "250
+    ms", "26h", "10.5 %", "-10 %" (a relative threshold's percent change), "5,000 USD". Rule
+    annotations, the admin's lists and diffs and the history pages say levels so."""
+    unit = units.level_unit(unit, relative)
+    text = units.input_text(value, unit)
+    shown = units.display_unit(unit)
+    if shown.is_duration:
+        return text
+    return f"{_grouped(text)} {shown.symbol}".rstrip()
+
+
+def _grouped(number: str) -> str:
+    """Thousands separators in an exact number as ``input_text`` writes it ("1,000", not
+    "1000"); the form reads them back."""
+    if "e" in number or "inf" in number or "nan" in number:
+        return number
+    sign, digits = ("-", number[1:]) if number.startswith("-") else ("", number)
+    whole, dot, fraction = digits.partition(".")
+    return f"{sign}{int(whole):,}{dot}{fraction}"
+
+
+def level(value: float | None, unit: str) -> str:
+    """``exact_level`` for a level that may be missing (a threshold without a critical)."""
+    return MISSING if value is None else exact_level(value, unit)
+
+
+def unusual(value: float, unit: str) -> str:
+    """Why a level (base unit) needs a second look, or "": "250,000 ms is unusual for a
+    latency (usually between 0 and 10,000 ms)"."""
+    why = units.implausible(value, unit)
+    if not why:
+        return ""
+    shown = units.display_unit(unit)
+    if shown.is_duration:
+        typed = units.duration_text(value)
+    else:
+        typed = f"{units.to_display(value, unit):,.12g} {shown.symbol}".rstrip()
+    return f"{typed} is unusual for {shown.quantity} ({why})"
+
+
+# How the evaluation (alerts/evaluation.py, pure and unit-free) words a breach: the value, the
+# comparison and the level passed, in base units: "0.2357 > 0.2 (warning)".
+_BREACH = re.compile(
+    r"^(?P<value>[-+]?(?:\d[\d.]*(?:e[-+]?\d+)?|inf|nan)) (?P<sign>[<>]) "
+    r"(?P<level>[-+]?\d[\d.]*(?:e[-+]?\d+)?)(?P<rest>( \((?:warning|critical)\))?.*)$",
+    re.DOTALL,
+)
+
+
+def reason(text: str | None, unit: str) -> str:
+    """A check's reason in the display unit of its levels (``units.level_unit``): "0.2357 >
+    0.2 (warning)" reads "236 ms > 200 ms (warning)". Reasons without a level are as written."""
+    if not text:
+        return text or ""
+    match = _BREACH.match(text)
+    if match is None:
+        return text
+    try:
+        value, threshold = float(match["value"]), float(match["level"])
+    except ValueError:
+        return text
+    return f"{with_unit(value, unit)} {match['sign']} {exact_level(threshold, unit)}{match['rest']}"
+
+
+LEVEL_FIELDS = ("warning", "critical")
+
+
+def recorded_value(name: str, value: Any, unit: str | None, values: dict[str, Any]) -> str:
+    """One value of a threshold's recorded version (``values``) as the form shows it: a level
+    in its display unit ("200 ms", "26h"; a percent change when that version is relative), a
+    window or sustained-for as typed, "none" for no relative window."""
+    if value is None or value == "":
+        return "none" if name == "relative_to" else MISSING
+    if name in LEVEL_FIELDS and unit is not None and isinstance(value, int | float):
+        return exact_level(float(value), unit, bool(values.get("relative_to")))
+    if isinstance(value, list):
+        return ", ".join(str(item) for item in value) or "none"
+    return str(value)
+
+
+def value_changes(
+    before: dict[str, Any], after: dict[str, Any], unit: str | None
+) -> list[tuple[str, str, str]]:
+    """(field, before, after) for every value a tuning change changed, in the display unit of
+    the threshold's metric (``unit``; None for an alert's fields): the tuning history, the
+    admin's list of notes and a chart's tuning markers say "warning 200 ms → 250 ms"."""
+    return [
+        (
+            name,
+            recorded_value(name, before.get(name), unit, before),
+            recorded_value(name, after.get(name), unit, after),
+        )
+        for name in sorted(set(before) | set(after))
+        if before.get(name) != after.get(name)
+    ]

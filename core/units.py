@@ -26,24 +26,44 @@ class DisplayUnit:
     plausible: tuple[float | None, float | None] = (None, None)
     plausible_text: str = ""  # the bounds in words, for the question
     is_duration: bool = False  # typed and shown as a Prometheus duration, "26h"
+    quantity: str = "this unit"  # what a value is, in the question: "unusual for a latency"
 
+
+# The levels of a relative threshold are percent changes against a past window, whatever the
+# metric's unit: -10 means 10 % below. Not a ``Unit`` of a metric, only of such levels.
+PERCENT_CHANGE = "percent_change"
 
 DISPLAY: dict[str, DisplayUnit] = {
     # a latency of ten seconds or more is nearly always seconds typed as milliseconds' place
-    Unit.SECONDS: DisplayUnit("ms", 1000.0, (0, 10_000), "between 0 and 10,000 ms"),
-    Unit.DURATION: DisplayUnit("h", 1 / 3600, (0, 90 * 86400), "at most 90 days", True),
-    Unit.PERCENT: DisplayUnit("%", 1.0, (0, 100), "between 0 and 100 %"),
-    Unit.RATIO: DisplayUnit("%", 100.0, (0, 100), "between 0 and 100 %"),
-    Unit.RPS: DisplayUnit("req/s", 1.0, (0, None), "not negative"),
-    Unit.USD: DisplayUnit("USD", 1.0),
-    Unit.COUNT: DisplayUnit("", 1.0, (0, None), "not negative"),
-    Unit.PER_HOUR: DisplayUnit("per hour", 1.0, (0, None), "not negative"),
+    Unit.SECONDS: DisplayUnit(
+        "ms", 1000.0, (0, 10_000), "between 0 and 10,000 ms", quantity="a latency"
+    ),
+    # bounds in the display scale (hours): a backup or a job older than a quarter is a typo
+    Unit.DURATION: DisplayUnit(
+        "h", 1 / 3600, (0, 90 * 24), "at most 90 days", True, quantity="an age"
+    ),
+    Unit.PERCENT: DisplayUnit("%", 1.0, (0, 100), "between 0 and 100 %", quantity="a percentage"),
+    Unit.RATIO: DisplayUnit("%", 100.0, (0, 100), "between 0 and 100 %", quantity="a ratio"),
+    Unit.RPS: DisplayUnit("req/s", 1.0, (0, None), "not negative", quantity="a request rate"),
+    Unit.USD: DisplayUnit("USD", 1.0, quantity="an amount"),
+    Unit.COUNT: DisplayUnit("", 1.0, (0, None), "not negative", quantity="a count"),
+    Unit.PER_HOUR: DisplayUnit("per hour", 1.0, (0, None), "not negative", quantity="a rate"),
+    # a fall of more than 100 % is below zero, which no metric of the panel can reach
+    PERCENT_CHANGE: DisplayUnit(
+        "%", 1.0, (-100, None), "not below -100 %", quantity="a percent change"
+    ),
 }
 PLAIN = DisplayUnit("", 1.0)
 
 
 def display_unit(unit: str) -> DisplayUnit:
     return DISPLAY.get(unit, PLAIN)
+
+
+def level_unit(unit: str, relative: bool) -> str:
+    """The unit a threshold's levels are typed and shown in: the metric's, or a percent change
+    for a relative threshold."""
+    return PERCENT_CHANGE if relative else unit
 
 
 def to_display(value: float, unit: str) -> float:
@@ -69,6 +89,7 @@ def parse_input(text: str, unit: str) -> float:
     shown = display_unit(unit)
     text = text.strip().replace(",", "")
     if shown.is_duration:
+        text = text.replace(" ", "")  # "26 h", as a screen may say it
         if _NUMBER.match(text):
             return float(text) * 3600
         try:
@@ -104,6 +125,9 @@ def duration_text(seconds: float) -> str:
         return f"-{duration_text(-seconds)}"
     whole = int(seconds)
     if whole != seconds:
+        millis = (seconds - whole) * 1000
+        if float(f"{millis:.9g}").is_integer():  # "1s500ms" is a duration; "1.5s" is not
+            return (duration_text(whole) if whole else "") + f"{round(millis)}ms"
         return f"{seconds:g}s"
     if whole == 0:
         return "0s"

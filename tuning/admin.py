@@ -15,13 +15,15 @@ from django.shortcuts import get_object_or_404, render
 from django.urls import URLPattern, path, reverse
 from django.utils import timezone
 from django.utils.decorators import method_decorator
+from django.utils.html import format_html
 from django.views.decorators.http import require_GET, require_POST
 
 from alerts.evaluation import Rule
 from alerts.models import Alert, Check, Threshold, TuningNote
-from core import formatting
-from core.choices import State, badness_rank
+from core import formatting, units
+from core.choices import COMPARATOR, State, badness_rank
 from core.paging import PageForm
+from core.promql import duration_seconds
 from integrations import prometheus
 from metrics import charts
 from metrics.models import Metric
@@ -104,17 +106,17 @@ class ThresholdAdmin(admin.ModelAdmin):
 
     form = ThresholdTuningForm
     change_form_template = "admin/alerts/threshold/change_form.html"
+    # Levels with their unit and their sustained-for in one cell each, so that the list fits
+    # 1,280 px beside its filters (eleven bare columns hid Critical, For and Tuned under them).
     list_display = [
         "key",
         "alert",
         "category",
         "current_state",
         "current_value",
-        "warning",
-        "critical",
-        "for_warning",
-        "for_critical",
-        "relative_to",
+        "warning_level",
+        "critical_level",
+        "compared_with",
         "tuned",
     ]
     list_filter = [
@@ -138,6 +140,7 @@ class ThresholdAdmin(admin.ModelAdmin):
                     "direction",
                     "warning",
                     "critical",
+                    "confirm_unusual",
                     "for_warning",
                     "for_critical",
                     "relative_to",
@@ -174,7 +177,30 @@ class ThresholdAdmin(admin.ModelAdmin):
     @admin.display(description="value")
     def current_value(self, obj: Threshold) -> str:
         worst = self._worst(obj)
-        return "-" if worst is None else formatting.with_unit(worst.value, obj.metric.unit)
+        if worst is None:
+            return "-"
+        return formatting.with_unit(worst.value, level_unit(obj))
+
+    def _level(self, obj: Threshold, value: float | None, hold: str) -> str:
+        if value is None:
+            return "-"
+        sign = COMPARATOR[obj.direction]
+        level = formatting.exact_level(value, level_unit(obj))
+        if not duration_seconds(hold):
+            return f"{sign} {level}"
+        return format_html('{} {}<span class="level-for"> for {}</span>', sign, level, hold)
+
+    @admin.display(description="warning", ordering="warning")
+    def warning_level(self, obj: Threshold) -> str:
+        return self._level(obj, obj.warning, obj.for_warning)
+
+    @admin.display(description="critical", ordering="critical")
+    def critical_level(self, obj: Threshold) -> str:
+        return self._level(obj, obj.critical, obj.for_critical)
+
+    @admin.display(description="relative to", ordering="relative_to")
+    def compared_with(self, obj: Threshold) -> str:
+        return f"{obj.relative_to} earlier" if obj.relative_to else "-"
 
     @admin.display(description="tuned", boolean=True)
     def tuned(self, obj: Threshold) -> bool:
@@ -182,7 +208,7 @@ class ThresholdAdmin(admin.ModelAdmin):
 
     def save_model(self, request: HttpRequest, obj: Threshold, form: Any, change: bool) -> None:
         note = form.cleaned_data["tuning_note"]
-        if change and set(form.changed_data) <= {"tuning_note"}:
+        if change and not form.has_value_changes():
             tuning.add_note(obj.alert, actor=request.user, note=note, threshold=obj)
             messages.info(request, "No value changed: your note was kept as a tuning note.")
             return
@@ -256,6 +282,7 @@ class ThresholdAdmin(admin.ModelAdmin):
                     note,
                     bool(note.after) and note.after != current,
                     bool(note.before) and note.before != current,
+                    value_diff(note, threshold.metric.unit),
                 )
                 for note in (page.object_list if page is not None else [])
             ],
@@ -300,7 +327,7 @@ class ThresholdAdmin(admin.ModelAdmin):
         """The htmx fragment under the change form: the current and the proposed levels
         replayed over the last 1, 7 and 30 days."""
         threshold = self._threshold(request, pk)
-        context: dict[str, Any] = {"threshold": threshold}
+        context: dict[str, Any] = {"threshold": threshold, "unit": level_unit(threshold)}
         form = BacktestForm(request.GET, threshold=threshold)
         if not form.is_valid():
             context["problem"] = form.problem()
@@ -320,6 +347,7 @@ class ThresholdAdmin(admin.ModelAdmin):
             for shape, line in zip(figure["layout"]["shapes"], lines, strict=True):
                 shape["line"]["dash"] = "dash" if line.name.startswith("current") else "solid"
         context.update(
+            unusual=form.unusual,
             outcome=outcome,
             current=current,
             proposed=proposed,
@@ -327,6 +355,17 @@ class ThresholdAdmin(admin.ModelAdmin):
             evaluated_at=timezone.now(),
         )
         return render(request, "admin/alerts/threshold/_backtest.html", context)
+
+
+def level_unit(threshold: Threshold) -> str:
+    """The unit a threshold's levels and value are shown in (a percent change when relative)."""
+    return units.level_unit(threshold.metric.unit, bool(threshold.relative_to))
+
+
+def value_diff(note: TuningNote, unit: str | None) -> list[tuple[str, str, str]]:
+    """(field, before, after) of a recorded change, in the display unit of the threshold's
+    metric (``unit``; None for a note on an alert): "warning 200 ms → 250 ms"."""
+    return formatting.value_changes(note.before, note.after, unit)
 
 
 def _level_lines(current: Rule, proposed: Rule) -> list[charts.ThresholdLine]:
@@ -370,9 +409,15 @@ class TuningNoteAdmin(admin.ModelAdmin):
     def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         return False
 
+    def get_queryset(self, request: HttpRequest) -> QuerySet[TuningNote]:
+        return super().get_queryset(request).select_related("alert", "threshold__metric")
+
     @admin.display(description="note and changes")
     def summary(self, obj: TuningNote) -> str:
-        diff = "; ".join(f"{name}: {before} → {after}" for name, before, after in obj.diff())
+        unit = obj.threshold.metric.unit if obj.threshold is not None else None
+        diff = "; ".join(
+            f"{name} {before} → {after}" for name, before, after in value_diff(obj, unit)
+        )
         return f"{obj.note[:120]}" + (f" [{diff}]" if diff else "")
 
     def save_model(self, request: HttpRequest, obj: TuningNote, form: Any, change: bool) -> None:

@@ -9,10 +9,13 @@ from typing import Any
 from django import forms
 from django.core.validators import MaxLengthValidator
 from django.db.models import Q
+from django.utils.html import format_html
+from django.utils.safestring import SafeString
 
 from alerts.evaluation import Rule
 from alerts.models import Alert, Threshold, TuningNote
 from alerts.threshold_rules import Kind, Problem, level_problems
+from core import formatting, units
 from core.choices import Direction, Severity
 from core.promql import SCOPE_PLACEHOLDER, duration_seconds, scope_matchers
 from metrics.models import Metric
@@ -75,7 +78,100 @@ def _note_field(label: str, help_text: str = "", rows: int = 3) -> forms.CharFie
     )
 
 
+LEVELS = ("warning", "critical")
+LEVEL_MAX = 30  # "1,234,567.891 ms", "1w2d3h4m5s" fit
+UNKNOWN_UNIT_HELP = (
+    "In the metric's display unit: ms for a latency, % for a percentage or a ratio, a duration "
+    "such as 26h for an age, a percent change for a relative threshold."
+)
+CONFIRM_LABEL = "Save anyway"
+
+
+class UnitInput(forms.TextInput):
+    """A level's input with its display unit written after it ("ms", "%", "h")."""
+
+    def __init__(self, symbol: str = "", attrs: dict[str, Any] | None = None) -> None:
+        super().__init__({"size": 12, **(attrs or {})})
+        self.symbol = symbol
+
+    def render(
+        self, name: str, value: Any, attrs: dict[str, Any] | None = None, renderer: Any = None
+    ) -> SafeString:
+        field = super().render(name, value, attrs, renderer)
+        if not self.symbol:
+            return field
+        return format_html(
+            '{} <span class="level-unit" data-testid="unit-{}">{}</span>', field, name, self.symbol
+        )
+
+
+def level_help(name: str, unit: str | None) -> str:
+    """What a level field takes, in words: "The warning level, in ms."."""
+    if unit is None:
+        return UNKNOWN_UNIT_HELP
+    shown = units.display_unit(unit)
+    if shown.is_duration:
+        return f"The {name} level, as a duration such as 26h, 90m or 2d (a number alone is hours)."
+    if unit == units.PERCENT_CHANGE:
+        return f"The {name} level, in % change against the past window (-10 means 10 % below)."
+    where = f", in {shown.symbol}" if shown.symbol else ""
+    return f"The {name} level{where}."
+
+
+def level_field(name: str, *, required: bool) -> forms.CharField:
+    return forms.CharField(
+        label=name.capitalize(),
+        required=required,
+        max_length=LEVEL_MAX,
+        widget=UnitInput(attrs={"maxlength": str(LEVEL_MAX)}),
+        help_text=UNKNOWN_UNIT_HELP,
+    )
+
+
+def parse_levels(form: forms.BaseForm, data: dict[str, Any], unit: str) -> list[str]:
+    """The typed levels (display unit) of ``data`` as base values, in place; a level that does
+    not parse gets its message and leaves ``data``. Returns the names parsed."""
+    parsed = []
+    for name in LEVELS:
+        if name not in data:
+            continue  # its own error is shown already
+        text = (data[name] or "").strip()
+        if not text:
+            data[name] = None
+            continue
+        try:
+            data[name] = units.parse_input(text, unit)
+        except ValueError as exc:
+            form.add_error(name, f"{exc}.")
+            continue
+        parsed.append(name)
+    return parsed
+
+
+def show_units(form: forms.BaseForm, unit: str | None) -> None:
+    """Write the levels' display unit beside their inputs and in their help."""
+    for name in LEVELS:
+        field = form.fields[name]
+        assert isinstance(field.widget, UnitInput)
+        shown = units.display_unit(unit) if unit is not None else None
+        # a duration carries its unit in what is typed ("26h"): nothing to write after it
+        field.widget.symbol = "" if shown is None or shown.is_duration else shown.symbol
+        field.help_text = level_help(name, unit)
+
+
 class ThresholdTuningForm(forms.ModelForm):
+    """A threshold's levels typed and shown in the display unit of its metric (ms, %, 26h) and
+    stored in Prometheus's base unit (seconds, ratios). A changed level that is unusual for
+    its unit (a latency of 250 s) is refused once, with a "Save anyway" box to keep it."""
+
+    warning = level_field("warning", required=True)
+    critical = level_field("critical", required=False)
+    confirm_unusual = forms.BooleanField(
+        required=False,
+        label=CONFIRM_LABEL,
+        widget=forms.HiddenInput,  # shown when a level needs it
+        help_text="A level above is unusual for its unit: tick to keep it as typed.",
+    )
     tuning_note = _note_field("Alert-tuning note", NOTE_HELP)
 
     class Meta:
@@ -101,6 +197,24 @@ class ThresholdTuningForm(forms.ModelForm):
                 "the levels percent changes against it (-10 means 10 % below)."
             ),
         }
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        instance = self.instance
+        # what is in force, before this form's values are put on the instance
+        self.stored: dict[str, Any] = instance.current_values() if instance.pk else {}
+        self.stored_unit: str | None = None
+        if instance.metric_id is not None:
+            self.stored_unit = units.level_unit(instance.metric.unit, bool(instance.relative_to))
+        if self.stored:
+            assert self.stored_unit is not None
+            for name in LEVELS:
+                self.initial[name] = units.input_text(self.stored[name], self.stored_unit)
+        show_units(self, self.stored_unit)
+
+    def has_value_changes(self) -> bool:
+        """True when a value in force changes (the note alone is kept as a tuning note)."""
+        return self.instance.current_values() != self.stored
 
     def clean_key(self) -> str:
         key = self.cleaned_data["key"]
@@ -142,8 +256,42 @@ class ThresholdTuningForm(forms.ModelForm):
             )
         return scope
 
+    def _level_unit(self, data: dict[str, Any]) -> str | None:
+        metric = data.get("metric") or (self.instance.metric if self.instance.metric_id else None)
+        if metric is None:
+            return None
+        relative_to = data.get("relative_to", self.instance.relative_to)
+        return units.level_unit(metric.unit, bool(relative_to))
+
+    def _clean_levels(self, data: dict[str, Any]) -> list[tuple[str, str]]:
+        """The typed levels as base values; a level typed as it was shown keeps its stored
+        value exactly (no round trip through the display unit). Returns the changed levels
+        unusual for their unit and not confirmed, with the question to ask about each."""
+        unit = self._level_unit(data)
+        show_units(self, unit)
+        if unit is None:
+            for name in LEVELS:
+                data.pop(name, None)  # the metric's own error says what is missing
+            return []
+        typed = {name: (data.get(name) or "").strip() for name in LEVELS}
+        parsed = parse_levels(self, data, unit)
+        if unit == self.stored_unit:
+            for name in LEVELS:
+                if name in data and typed[name] == self.initial.get(name):
+                    data[name] = self.stored[name]
+        unusual = [
+            (name, formatting.unusual(data[name], unit))
+            for name in parsed
+            if data[name] != self.stored.get(name)
+        ]
+        unusual = [(name, why) for name, why in unusual if why]
+        if data.get("confirm_unusual"):
+            return []
+        return unusual
+
     def clean(self) -> dict[str, Any]:
         data = super().clean() or {}
+        unusual = self._clean_levels(data)
         direction = data.get("direction")
         warning, critical = data.get("warning"), data.get("critical")
         metric, scope, alert = data.get("metric"), data.get("scope") or {}, data.get("alert")
@@ -159,6 +307,11 @@ class ThresholdTuningForm(forms.ModelForm):
         )
         for problem in problems:
             self.add_error(problem.field, self._say(problem, data))
+        if unusual:
+            # asked after the other rules, which judge the level as typed (it may be kept)
+            self.fields["confirm_unusual"].widget = forms.CheckboxInput()
+            for name, why in unusual:
+                self.add_error(name, f"{why}: tick “{CONFIRM_LABEL}” to keep it.")
         alert = data.get("alert")
         if alert is not None and self.instance.pk is None and not _has_runbook(alert):
             # The playbook's principle: every alert has a clear response procedure. An alert
@@ -170,13 +323,14 @@ class ThresholdTuningForm(forms.ModelForm):
             )
         return data
 
-    @staticmethod
-    def _say(problem: Problem, data: dict[str, Any]) -> str:
+    def _say(self, problem: Problem, data: dict[str, Any]) -> str:
         warning, alert, metric = data.get("warning"), data.get("alert"), data.get("metric")
         if problem.kind == Kind.ORDER:
+            unit = self._level_unit(data) or ""
+            shown = formatting.level(warning, unit)
             if data.get("direction") == Direction.ABOVE:
-                return f"With “above”, critical must be higher than warning ({warning:g})."
-            return f"With “below”, critical must be lower than warning ({warning:g})."
+                return f"With “above”, critical must be higher than warning ({shown})."
+            return f"With “below”, critical must be lower than warning ({shown})."
         if problem.kind == Kind.RELATIVE_SIGN:
             if data.get("direction") == Direction.BELOW:
                 return "A relative threshold on a drop is a negative percent change, e.g. -10."
@@ -342,12 +496,13 @@ BACKTEST_MAX_FOR = 30 * 86400
 
 
 class BacktestForm(forms.Form):
-    """The levels typed in the change form (not saved), as the backtest's GET parameters.
-    Every value that sizes the replay is bounded here, where it enters."""
+    """The levels typed in the change form (not saved, in the display unit as typed there), as
+    the backtest's GET parameters. Every value that sizes the replay is bounded here, where it
+    enters; a level unusual for its unit is replayed, and said (``unusual``)."""
 
     direction = forms.ChoiceField(choices=Direction.choices, required=False)
-    warning = forms.FloatField()
-    critical = forms.FloatField(required=False)
+    warning = forms.CharField(max_length=LEVEL_MAX)
+    critical = forms.CharField(required=False, max_length=LEVEL_MAX)
     for_warning = forms.CharField(required=False, max_length=20)
     for_critical = forms.CharField(required=False, max_length=20)
     relative_to = forms.CharField(required=False, max_length=20)
@@ -356,6 +511,8 @@ class BacktestForm(forms.Form):
     def __init__(self, data: Any, *, threshold: Threshold) -> None:
         super().__init__(data)
         self.threshold = threshold
+        self.unit = units.level_unit(threshold.metric.unit, bool(threshold.relative_to))
+        self.unusual: list[str] = []
 
     def _for(self, name: str) -> float:
         text = (self.cleaned_data.get(name) or "").strip() or getattr(self.threshold, name)
@@ -381,6 +538,14 @@ class BacktestForm(forms.Form):
             )
         data["for_warning_seconds"] = self._for("for_warning")
         data["for_critical_seconds"] = self._for("for_critical")
+        typed = {name: (data.get(name) or "").strip() for name in LEVELS}
+        for name in parse_levels(self, data, self.unit):
+            stored = getattr(self.threshold, name)
+            if typed[name] == units.input_text(stored, self.unit):
+                data[name] = stored  # as shown in the form: the level in force, exactly
+            why = formatting.unusual(data[name], self.unit)
+            if why:
+                self.unusual.append(f"{name} {why}")
         return data
 
     def rule(self) -> Rule:

@@ -71,7 +71,7 @@ def test_it_exports_the_playbook_alert_names_in_promtool_valid_rules(loaded, tmp
     assert enterprise["alert"] == "LeanVibeHighResponseTime"
     assert enterprise["for"] == "0s"
     assert enterprise["labels"]["service"] == "leanvibe-backend"
-    assert "{{ $value" in enterprise["annotations"]["description"]
+    assert "$value" in enterprise["annotations"]["description"]
     assert enterprise["annotations"]["runbook_url"] == (
         "http://127.0.0.1:8000/runbooks/LeanVibeHighResponseTime"
     )

@@ -74,8 +74,8 @@ def test_it_tunes_a_threshold_with_a_backtest_a_note_and_a_reloaded_rule(
     history = page.get_by_test_id("tuning-history")
     expect(history).to_contain_text("2.5 % still catches 20 Nov")
     expect(history).to_contain_text("admin")
-    expect(history.locator("del")).to_have_text("1.0")
-    expect(history.locator("ins")).to_have_text("2.5")
+    expect(history.locator("del")).to_have_text("1 %")
+    expect(history.locator("ins")).to_have_text("2.5 %")
     screenshot(page, "tuning-history")
 
     rule_file = (settings.PROMETHEUS_RULES_DIR / "leanvibe.rules.yml").read_text()

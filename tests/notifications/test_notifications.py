@@ -199,7 +199,7 @@ def test_it_emails_a_breach_with_what_the_on_call_engineer_needs(playbook, inbox
     assert "Scope: tenant_tier=enterprise" in body
     assert "Value: 620 ms" in body
     assert "Thresholds: warning > 200 ms, critical > 500 ms" in body
-    assert "Reason: 0.62 > 0.5 (critical)" in body
+    assert "Reason: 620 ms > 500 ms (critical)" in body
     assert "At: 2024-11-20 14:05:00 UTC" in body
     assert f"History: https://panel.leanvibe.test/checks/{critical.check_obj.pk}/history" in body
 
@@ -224,7 +224,7 @@ def test_it_says_a_relative_change_with_its_sign_and_window(playbook, webhook):
 
     [text] = webhook.texts("/hook")
     assert "Value: -18.2 %" in text
-    assert "Thresholds: warning < -5.0 %, critical < -15.0 % (change against 30d before)" in text
+    assert "Thresholds: warning < -5 %, critical < -15 % (change against 30d before)" in text
 
 
 def test_it_sends_the_recovery_as_resolved(playbook, inbox):

@@ -82,7 +82,8 @@ def test_it_records_a_change_with_author_note_and_diff(
     assert published == ["publish"]
     history = admin_client.get(f"/admin/alerts/threshold/{threshold.pk}/tuning/").content.decode()
     assert "1 % paged twice a week" in history and admin_user.username in history
-    assert "<del>1.0</del> → <ins>2.0</ins>" in history
+    assert "<code>warning</code> <del>1 %</del> → <ins>2 %</ins>" in history
+    assert "<code>for_warning</code> <del>2m</del> → <ins>5m</ins>" in history
 
 
 def test_it_restores_an_earlier_version_as_a_change_of_its_own(loaded, admin_client, published):
