@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+from django import forms
 from django.conf import settings
 from django.core.exceptions import PermissionDenied
 from django.db.models import QuerySet
@@ -17,6 +18,7 @@ from alerts import agreement
 from alerts import rules_export as rules
 from alerts.models import Check
 from core import permissions
+from core.choices import State
 from core.paging import PageForm
 from health.checks import EVALUATION_HEARTBEAT
 from health.models import Heartbeat
@@ -63,35 +65,75 @@ def check_history(request: HttpRequest, pk: int) -> HttpResponse:
     )
 
 
+class StatusFilterForm(forms.Form):
+    """``/api/status?state=critical&state=warning``: only the checks in those states (at
+    1,000 pods every check is about 1 MB; a tool watching for trouble asks for less)."""
+
+    state = forms.MultipleChoiceField(
+        required=False,
+        choices=State.choices,
+        error_messages={"invalid_choice": "state must be one of: " + ", ".join(State.values) + "."},
+    )
+
+
+# What /api/status reads of each check: plain rows, not model instances with their joins
+# (2,300 checks at 1,000 pods: 0.5 s as instances).
+_STATUS_COLUMNS = (
+    "signature",
+    "threshold__key",
+    "threshold__alert__name",
+    "labels",
+    "state",
+    "value",
+    "threshold__metric__unit",
+    "since",
+    "reason",
+    "evaluated_at",
+)
+
+
 @require_GET
 def api_status(request: HttpRequest) -> JsonResponse:
-    """Every check the user may see, with its state, value, unit, since when and why; and the
-    time of the last evaluation. A check not evaluated for three intervals says it is stale."""
+    """Every check the user may see (or those in the ``?state=`` asked), with its state,
+    value, unit, since when and why; how many checks are in each state; and the time of the
+    last evaluation. A check not evaluated for three intervals says it is stale."""
+    form = StatusFilterForm(request.GET)
+    if not form.is_valid():
+        errors = "; ".join(str(e) for errors in form.errors.values() for e in errors)
+        return JsonResponse({"error": errors}, status=400)
     checks = _get_checks_for_user(request).order_by("signature")
     now = timezone.now()
     stale_after = timedelta(seconds=3 * settings.EVALUATION_INTERVAL)
     beat = Heartbeat.objects.filter(name=EVALUATION_HEARTBEAT).first()
+    wanted = set(form.cleaned_data["state"])
+    counts = dict.fromkeys(State.values, 0)
+    listed = []
+    for row in checks.values_list(*_STATUS_COLUMNS):
+        key, threshold, alert, labels, state, value, unit, since, reason, evaluated_at = row
+        counts[state] = counts.get(state, 0) + 1
+        if wanted and state not in wanted:
+            continue
+        listed.append(
+            {
+                "key": key,
+                "threshold": threshold,
+                "alert": alert,
+                "labels": labels,
+                "state": state,
+                "value": value,
+                "unit": unit,
+                "since": since.isoformat() if since else None,
+                "reason": reason,
+                "evaluated_at": evaluated_at.isoformat() if evaluated_at else None,
+                "is_stale": evaluated_at is None or now - evaluated_at > stale_after,
+            }
+        )
     return JsonResponse(
         {
             "evaluated_at": beat.last_seen.isoformat() if beat else None,
             "interval_seconds": settings.EVALUATION_INTERVAL,
-            "checks": [
-                {
-                    "key": check.signature,
-                    "threshold": check.threshold.key,
-                    "alert": check.threshold.alert.name,
-                    "labels": check.labels,
-                    "state": check.state,
-                    "value": check.value,
-                    "unit": check.threshold.metric.unit,
-                    "since": check.since.isoformat() if check.since else None,
-                    "reason": check.reason,
-                    "evaluated_at": check.evaluated_at.isoformat() if check.evaluated_at else None,
-                    "is_stale": check.evaluated_at is None
-                    or now - check.evaluated_at > stale_after,
-                }
-                for check in checks
-            ],
+            "counts": {"total": sum(counts.values()), **counts},
+            "checks": listed,
         }
     )
 

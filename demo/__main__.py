@@ -15,6 +15,7 @@ from pathlib import Path
 
 from demo import kube, workload
 from demo.backfill import backfill
+from demo.model import ClusterSize, SizeError, cluster_size
 from demo.scenarios import KINDS
 
 DEFAULT_URL = os.environ.get(
@@ -42,11 +43,20 @@ def _request(method: str, url: str, body: dict | None = None) -> tuple[int, obje
 
 def cmd_serve(args: argparse.Namespace) -> int:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")
-    env = workload.DemoEnvironment(VAR_DIR / "demo" / "state.json", redis_url=args.redis_url)
+    size = _size()
+    env = workload.DemoEnvironment(
+        VAR_DIR / "demo" / "state.json", redis_url=args.redis_url, size=size
+    )
     env.run_background()
     workload.serve(env, args.host, args.workload_port)
     kube.serve(env.cluster, args.host, args.cluster_port)
-    logging.info("workload on :%s, demo cluster on :%s", args.workload_port, args.cluster_port)
+    logging.info(
+        "workload on :%s, demo cluster on :%s (%s backend pods, %s nodes)",
+        args.workload_port,
+        args.cluster_port,
+        size.pods,
+        size.nodes,
+    )
     stopped = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stopped.set())
     signal.signal(signal.SIGINT, lambda *_: stopped.set())
@@ -55,8 +65,22 @@ def cmd_serve(args: argparse.Namespace) -> int:
     return 0
 
 
+def _size() -> ClusterSize:
+    try:
+        return cluster_size()
+    except SizeError as exc:
+        raise SystemExit(f"The demo cannot start: {exc}") from exc
+
+
 def cmd_backfill(args: argparse.Namespace) -> int:
-    print(backfill(VAR_DIR, days=args.days, redis_exporter_port=args.redis_exporter_port))
+    print(
+        backfill(
+            VAR_DIR,
+            days=args.days,
+            redis_exporter_port=args.redis_exporter_port,
+            size=_size(),
+        )
+    )
     return 0
 
 

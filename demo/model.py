@@ -10,10 +10,12 @@ thresholds, so an alert always means something happened.
 
 from __future__ import annotations
 
+import functools
 import math
+import os
 import zlib
-from collections.abc import Iterable
-from dataclasses import dataclass
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
 
 from demo.scenarios import Scenario
 
@@ -49,17 +51,20 @@ MRR_USD = {"enterprise": 186_000.0, "team": 95_400.0, "developer": 24_800.0}
 SIGNUPS_PER_DAY = {"enterprise": 0.6, "team": 9.0, "developer": 28.0}
 CANCELLATIONS_PER_DAY = {"enterprise": 0.05, "team": 0.8, "developer": 3.1}
 MONTHLY_GROWTH = 0.03
+# Uses per active tenant per day: feature adoption ("uses in the last 24 h per active
+# tenant", shown in percent) reads 6 % to 115 %; only agent runs, which a tenant starts
+# more than once a day, pass 100 %. Most used features are then ~5 to ~140 uses an hour.
 FEATURES = {
-    "agent_runs": 4.0,
-    "project_sync": 3.1,
-    "semantic_search": 2.6,
-    "code_review": 1.9,
-    "knowledge_graph": 1.4,
-    "workflow_automation": 1.1,
-    "sso_login": 0.8,
-    "audit_export": 0.35,
-    "custom_models": 0.3,
-    "api_tokens": 0.25,
+    "agent_runs": 1.15,
+    "project_sync": 0.82,
+    "semantic_search": 0.68,
+    "code_review": 0.5,
+    "knowledge_graph": 0.37,
+    "workflow_automation": 0.29,
+    "sso_login": 0.21,
+    "audit_export": 0.09,
+    "custom_models": 0.075,
+    "api_tokens": 0.06,
 }
 
 NODES = ("leanvibe-node-1", "leanvibe-node-2", "leanvibe-node-3")
@@ -68,6 +73,17 @@ NODE_MEMORY = 16 * 2**30
 NODE_DISK = 200 * 10**9
 BACKEND_MEMORY_LIMIT = 2**30
 NEO4J_MAX_CONNECTIONS = 250
+
+# The business dashboards' series: the history keeps them longest (their 90-day range).
+BUSINESS_FAMILIES = frozenset(
+    {
+        "active_tenants_total",
+        "monthly_recurring_revenue_usd",
+        "tenant_signups_total",
+        "tenant_cancellations_total",
+        "feature_usage_total",
+    }
+)
 
 METRIC_TYPES: dict[str, tuple[str, str]] = {
     "http_request_duration_seconds": ("histogram", "API request latency."),
@@ -115,8 +131,10 @@ def family_of(name: str) -> str:
 # --- time shapes ---------------------------------------------------------------------------
 
 
+@functools.lru_cache(maxsize=1 << 16)
 def _unit(seed: str, slot: int) -> float:
-    """A repeatable pseudo-random number in [-1, 1] for a series and a time slot."""
+    """A repeatable pseudo-random number in [-1, 1] for a series and a time slot (cached:
+    consecutive samples of a series share their slots, and a large demo has thousands)."""
     return (zlib.crc32(f"{seed}:{slot}".encode()) / 0xFFFFFFFF) * 2 - 1
 
 
@@ -147,6 +165,87 @@ def lognormal_cdf(x: float, median: float, sigma: float) -> float:
     return 0.5 * (1 + math.erf((math.log(x) - math.log(median)) / (sigma * math.sqrt(2))))
 
 
+# --- the size of the demo cluster -----------------------------------------------------------
+
+# DEMO_PODS and DEMO_NODES size the demo cluster. Bounded where they enter (trust rule 12): a
+# backend pod is ~12 series and a node ~12 more, so 5,000 pods and 500 nodes stay within what
+# one Prometheus on a laptop holds, and a typo (DEMO_PODS=100000) stops the demo with a message
+# instead of exhausting memory.
+DEFAULT_PODS = 3
+DEFAULT_NODES = 3
+PODS_MAX = 5000
+NODES_MAX = 500
+POD_TEMPLATE_HASH = "7d9f8b6c4"
+# The three backend pods the demo always had keep their names, so links and docs still work.
+FIRST_POD_SUFFIXES = ("x2k9p", "m4q7z", "h8r2n")
+_SUFFIX_ALPHABET = "bcdfghjklmnpqrstvwxz2456789"  # what Kubernetes draws pod suffixes from
+
+
+class SizeError(ValueError):
+    """A DEMO_PODS or DEMO_NODES value outside its bounds; the message says which and why."""
+
+
+def _bounded(env: Mapping[str, str], name: str, default: int, maximum: int) -> int:
+    raw = (env.get(name) or "").strip()
+    if not raw:
+        return default
+    if not raw.isdigit() or not 1 <= int(raw) <= maximum:
+        raise SizeError(f"{name}={raw!r} must be a whole number from 1 to {maximum:,}.")
+    return int(raw)
+
+
+@dataclass(frozen=True)
+class ClusterSize:
+    """How many backend pods and cluster nodes the demo runs. The metrics model and the demo
+    Kubernetes API both take their names from here, so a pod in a Prometheus series is the
+    pod ``kubectl get pods`` lists."""
+
+    pods: int = DEFAULT_PODS
+    nodes: int = DEFAULT_NODES
+
+    def __post_init__(self) -> None:
+        if not 1 <= self.pods <= PODS_MAX:
+            raise SizeError(f"DEMO_PODS={self.pods} must be from 1 to {PODS_MAX:,}.")
+        if not 1 <= self.nodes <= NODES_MAX:
+            raise SizeError(f"DEMO_NODES={self.nodes} must be from 1 to {NODES_MAX:,}.")
+
+    @property
+    def pod_suffixes(self) -> list[str]:
+        """Repeatable, distinct suffixes of the backend pods' names (the first three as ever)."""
+        suffixes = list(FIRST_POD_SUFFIXES[: self.pods])
+        seen = set(suffixes)
+        index = 0
+        while len(suffixes) < self.pods:
+            index += 1
+            number = zlib.crc32(f"leanvibe-backend:{index}".encode())
+            suffix = ""
+            for _ in range(5):
+                number, digit = divmod(number, len(_SUFFIX_ALPHABET))
+                suffix += _SUFFIX_ALPHABET[digit]
+            if suffix not in seen:
+                seen.add(suffix)
+                suffixes.append(suffix)
+        return suffixes
+
+    @property
+    def backend_pods(self) -> tuple[str, ...]:
+        return tuple(sorted(f"leanvibe-backend-{POD_TEMPLATE_HASH}-{s}" for s in self.pod_suffixes))
+
+    @property
+    def node_names(self) -> tuple[str, ...]:
+        return tuple(f"leanvibe-node-{i}" for i in range(1, self.nodes + 1))
+
+
+def cluster_size(env: Mapping[str, str] | None = None) -> ClusterSize:
+    """The size ``DEMO_PODS`` and ``DEMO_NODES`` ask for (defaults: 3 and 3); ``SizeError``
+    for a value that is not a whole number within its bounds."""
+    env = os.environ if env is None else env
+    return ClusterSize(
+        pods=_bounded(env, "DEMO_PODS", DEFAULT_PODS, PODS_MAX),
+        nodes=_bounded(env, "DEMO_NODES", DEFAULT_NODES, NODES_MAX),
+    )
+
+
 # --- the cluster as the workload sees it ----------------------------------------------------
 
 
@@ -158,22 +257,29 @@ class ClusterView:
     redis_pods: tuple[str, ...]
     neo4j_pods: tuple[str, ...]
     pool_size: int
+    nodes: tuple[str, ...] = field(default=NODES)
+    # The backend replicas the demo was seeded with: the load each pod carries, and how much
+    # a latency spike hurts, are relative to it, so a demo of 1,000 pods behaves like one of 3.
+    seeded_replicas: int = DEFAULT_PODS
 
     @property
     def replicas(self) -> int:
         return max(len(self.backend_pods), 1)
 
 
-BASELINE_CLUSTER = ClusterView(
-    backend_pods=(
-        "leanvibe-backend-7d9f8b6c4-x2k9p",
-        "leanvibe-backend-7d9f8b6c4-m4q7z",
-        "leanvibe-backend-7d9f8b6c4-h8r2n",
-    ),
-    redis_pods=("redis-5c7b9d8f6-q9w2e",),
-    neo4j_pods=("neo4j-0",),
-    pool_size=20,
-)
+def baseline_cluster(size: ClusterSize) -> ClusterView:
+    """The cluster as the demo seeds it, for the history (which has no cluster to ask)."""
+    return ClusterView(
+        backend_pods=size.backend_pods,
+        redis_pods=("redis-5c7b9d8f6-q9w2e",),
+        neo4j_pods=("neo4j-0",),
+        pool_size=20,
+        nodes=size.node_names,
+        seeded_replicas=size.pods,
+    )
+
+
+BASELINE_CLUSTER = baseline_cluster(ClusterSize())
 
 
 # --- effects of the active scenarios ---------------------------------------------------------
@@ -184,13 +290,21 @@ class Effects:
     scenarios: list[Scenario]
     t: float
 
+    def __post_init__(self) -> None:
+        # Asked per pod and node: most questions are about a scenario that is not running.
+        self._names = {s.name for s in self.scenarios}
+
     def _matching(self, name: str, series: dict[str, str]) -> list[Scenario]:
+        if name not in self._names:
+            return []
         return [s for s in self.scenarios if s.name == name and s.applies_to(series)]
 
     def has(self, name: str, series: dict[str, str] | None = None) -> bool:
         return bool(self._matching(name, series or {}))
 
     def leak_progress(self, pod: str) -> float | None:
+        if "memory_leak" not in self._names:
+            return None
         leaks = [
             s for s in self._matching("memory_leak", {"pod": pod}) if pod in s.pods or not s.pods
         ]
@@ -216,15 +330,36 @@ class Simulation:
             for endpoint, method, share in ENDPOINTS
         ]
 
-    def sample(self, t: float, scenarios: Iterable[Scenario], cluster: ClusterView) -> Sample:
+    def sample(
+        self,
+        t: float,
+        scenarios: Iterable[Scenario],
+        cluster: ClusterView,
+        *,
+        per_pod: bool = True,
+    ) -> Sample:
+        """Every series at ``t``; without ``per_pod``, not those of each backend pod and each
+        node (the series whose number grows with DEMO_PODS and DEMO_NODES: the history
+        keeps fewer days of them in a large demo)."""
         effects = Effects(list(scenarios), t)
         rates: dict[Key, float] = {}
         gauges: dict[Key, float] = {}
         load = self._http(t, effects, cluster, rates)
-        self._containers(t, effects, cluster, load, rates, gauges)
+        self._containers(t, effects, cluster, load, rates, gauges, per_pod=per_pod)
         self._neo4j(t, effects, cluster, load, rates, gauges)
         self._business(t, effects, rates, gauges)
-        self._nodes(t, effects, load, rates, gauges)
+        if per_pod:
+            self._nodes(t, effects, cluster, load, rates, gauges)
+        return Sample(rates, gauges)
+
+    def sample_business(self, t: float, scenarios: Iterable[Scenario]) -> Sample:
+        """The business series alone (``BUSINESS_FAMILIES``), for the longer history of the
+        business dashboards."""
+        rates: dict[Key, float] = {}
+        gauges: dict[Key, float] = {}
+        self._business(t, Effects(list(scenarios), t), rates, gauges)
+        for key in [k for k in gauges if k[0] not in BUSINESS_FAMILIES]:
+            del gauges[key]  # the backup's gauges are operations, not business
         return Sample(rates, gauges)
 
     # HTTP: per tier, endpoint and method; returns the load relative to the base traffic.
@@ -248,9 +383,10 @@ class Simulation:
                 rates[("http_requests_total", labels(*base, status=status))] = rps * part
             median = LATENCY_MEDIAN[tier] * (1 + 0.08 * noise(seed + ":l", t))
             if fx.has("latency_spike", series):
-                # Load-bound: more replicas share it (3 replicas: x4, 6 replicas: x1.375), strong
-                # enough that the p95 over 5 minutes crosses 200 ms within half a minute.
-                median *= 1 + 3 * (3 / cluster.replicas) ** 3
+                # Load-bound: more replicas share it (3 seeded replicas: x4, scaled to 6:
+                # x1.375), strong enough that the p95 over 5 minutes crosses 200 ms within
+                # half a minute.
+                median *= 1 + 3 * (cluster.seeded_replicas / cluster.replicas) ** 3
             self._histogram(
                 "http_request_duration_seconds",
                 base,
@@ -263,6 +399,7 @@ class Simulation:
         return total / BASE_RPS
 
     _bucket_keys: dict[tuple[str, Labels], list[tuple[float, Key]]] = {}
+    _pod_keys: dict[tuple[str, str], Labels] = {}
 
     @classmethod
     def _histogram(
@@ -295,14 +432,23 @@ class Simulation:
         load: float,
         rates: dict[Key, float],
         gauges: dict[Key, float],
+        *,
+        per_pod: bool = True,
     ) -> None:
-        def pod_labels(pod: str, container: str) -> Labels:
-            return labels(*APP, namespace=NAMESPACE, pod=pod, container=container)
+        keys = self._pod_keys
 
-        per_pod = 0.10 + 0.35 * load * 3 / cluster.replicas
-        for pod in cluster.backend_pods:
+        def pod_labels(pod: str, container: str) -> Labels:
+            key = keys.get((pod, container))
+            if key is None:  # built once per pod, not once per pod and sample
+                key = keys[(pod, container)] = labels(
+                    *APP, namespace=NAMESPACE, pod=pod, container=container
+                )
+            return key
+
+        cpu_each = 0.10 + 0.35 * load * cluster.seeded_replicas / cluster.replicas
+        for pod in cluster.backend_pods if per_pod else ():
             key = pod_labels(pod, "backend")
-            cpu = per_pod * (1 + 0.1 * noise(f"cpu:{pod}", t))
+            cpu = cpu_each * (1 + 0.1 * noise(f"cpu:{pod}", t))
             if fx.has("cpu_saturation", {"pod": pod}):
                 cpu = 0.97 + 0.02 * noise(f"cpu:{pod}", t, 60)
             rates[("container_cpu_usage_seconds_total", key)] = cpu
@@ -337,7 +483,9 @@ class Simulation:
         gauges: dict[Key, float],
     ) -> None:
         base = labels(*APP)
-        demand = 10 * load * (1 + 0.1 * noise("neo4j:demand", t))  # per replica
+        # Per replica: the backend's queries shared by its replicas (10 each at 3), so that a
+        # demo of 1,000 pods does not hold 1,000 pools' worth of connections at baseline.
+        demand = 30 * load * (1 + 0.1 * noise("neo4j:demand", t)) / cluster.replicas
         if fx.has("neo4j_connection_surge"):
             demand = 50.0
         pooled = min(demand, cluster.pool_size)
@@ -388,10 +536,10 @@ class Simulation:
                 signups = 0.0
             rates[("tenant_signups_total", key)] = signups
             rates[("tenant_cancellations_total", key)] = CANCELLATIONS_PER_DAY[tier] * g / DAY
-        for feature, per_tenant_hour in FEATURES.items():
+        for feature, per_tenant_day in FEATURES.items():
             key = labels(*APP, feature_name=feature)
             rates[("feature_usage_total", key)] = (
-                total_tenants * per_tenant_hour * daily(t) * weekly(t) / 3600
+                total_tenants * per_tenant_day * daily(t) * weekly(t) / DAY
             )
         # Nightly backup at 02:00 UTC taking ~11 minutes.
         day_start = t - t % DAY
@@ -410,11 +558,12 @@ class Simulation:
         self,
         t: float,
         fx: Effects,
+        cluster: ClusterView,
         load: float,
         rates: dict[Key, float],
         gauges: dict[Key, float],
     ) -> None:
-        for node in NODES:
+        for node in cluster.nodes:
             base = (("instance", node), ("job", "kubernetes-nodes"))
             busy = 0.22 + 0.22 * load + 0.04 * noise(f"node:{node}", t)
             if fx.has("cpu_saturation", {"instance": node}):

@@ -28,10 +28,12 @@ from demo.kube import Cluster
 from demo.model import (
     METRIC_TYPES,
     NAMESPACE,
+    ClusterSize,
     Counters,
     Key,
     Sample,
     Simulation,
+    cluster_size,
     family_of,
 )
 from demo.scenarios import KINDS, ScenarioBook, ScenarioError
@@ -199,9 +201,11 @@ class DemoEnvironment:
     clock: Callable[[], float] = time.time
     scenarios: ScenarioBook = field(default_factory=ScenarioBook)
     simulation: Simulation = field(default_factory=Simulation)
+    # DEMO_PODS and DEMO_NODES: the demo cluster's size, read once where the demo starts.
+    size: ClusterSize = field(default_factory=cluster_size)
 
     def __post_init__(self) -> None:
-        self.cluster = Cluster(self.scenarios, clock=self.clock)
+        self.cluster = Cluster(self.scenarios, clock=self.clock, size=self.size)
         self.cluster.usage = self._pod_usage
         saved_at, values = load_state(self.state_path)
         self.counters = Counters(values)
@@ -212,6 +216,7 @@ class DemoEnvironment:
         self._lock = threading.Lock()
         self._stop = threading.Event()
         self.cache: CacheTraffic | None = None
+        self._usage: tuple[Sample | None, dict[str, tuple[float, float]]] = (None, {})
         self.tick()
 
     def tick(self, now: float | None = None) -> None:
@@ -275,23 +280,22 @@ class DemoEnvironment:
         sample = self.sample
         if sample is None:
             return 0.0, 0.0
-        cpu = next(
-            (
-                v
+        indexed, usage = self._usage
+        if indexed is not sample:
+            # One pass over the sample for all pods: `kubectl top` at 1,000 pods asks for each.
+            cpu = {
+                dict(labels).get("pod", ""): v
                 for (n, labels), v in sample.rates.items()
-                if n == "container_cpu_usage_seconds_total" and ("pod", pod) in labels
-            ),
-            0.0,
-        )
-        memory = next(
-            (
-                v
+                if n == "container_cpu_usage_seconds_total"
+            }
+            memory = {
+                dict(labels).get("pod", ""): v
                 for (n, labels), v in sample.gauges.items()
-                if n == "container_memory_usage_bytes" and ("pod", pod) in labels
-            ),
-            0.0,
-        )
-        return cpu, memory
+                if n == "container_memory_usage_bytes"
+            }
+            usage = {p: (cpu.get(p, 0.0), memory.get(p, 0.0)) for p in cpu.keys() | memory.keys()}
+            self._usage = (sample, usage)
+        return usage.get(pod, (0.0, 0.0))
 
     def start_scenario(self, name: Any, minutes: Any, labels: Any) -> dict[str, Any]:
         pods = self.cluster.view().backend_pods

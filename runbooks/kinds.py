@@ -32,7 +32,8 @@ class Param:
     name: str
     label: str
     # text, int, json (a mapping), choice, regex, target (the name of a configured HTTP
-    # target), path (a path on the target's host)
+    # target), path (a path on the target's host), pod (a pod's name, typed with suggestions
+    # of the namespace's pods: never a select of them all, the cluster may run thousands)
     type: str = "text"
     required: bool = True
     choices: tuple[str, ...] = ()
@@ -62,6 +63,7 @@ TARGET = Param(
     help="A configured target (RUNBOOK_HTTP_TARGETS): its URL comes from the settings.",
 )
 PATH = Param("path", "Path", "path", help="A path on that host, such as /health.")
+POD = Param("pod", "Pod", "pod", help="Type to narrow the namespace's pods.")
 HTTP_METHODS = ("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE")
 
 KINDS: dict[str, Kind] = {
@@ -130,7 +132,7 @@ KINDS: dict[str, Kind] = {
             "k8s_describe_pod",
             "Describe a pod",
             "kubernetes",
-            (NAMESPACE, Param("pod", "Pod")),
+            (NAMESPACE, POD),
         ),
         Kind(
             "k8s_top_pods",
@@ -184,7 +186,7 @@ KINDS: dict[str, Kind] = {
             "k8s_delete_pod",
             "Delete a pod",
             "kubernetes",
-            (NAMESPACE, Param("pod", "Pod")),
+            (NAMESPACE, POD),
             is_change=True,
             has_dry_run=True,
         ),

@@ -17,6 +17,7 @@ from typing import Any
 from urllib.parse import urlencode
 
 from django import forms
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import permission_required
 from django.core.exceptions import PermissionDenied
@@ -34,7 +35,7 @@ from firing.models import FiringAlert
 from integrations import neo4j_graph as graph
 from runbooks import actions, approvals, executors
 from runbooks.choices import RunbookKind, RunStatus
-from runbooks.forms import ActionForm
+from runbooks.forms import POD_FILTER_MAX, ActionForm, suggest_pods
 from runbooks.kinds import KINDS
 from runbooks.models import Action, ActionRun, Runbook, Step
 
@@ -83,6 +84,24 @@ class LabelsForm(forms.Form):
         super().__init__(*args, **kwargs)
         for name in executors.LABELS:
             self.fields[name] = _filter_text(name, LABEL_LENGTH)
+
+
+class PodFilterForm(forms.Form):
+    """What a pod picker asks the runbook page for (``?pod_namespace=…&pod_filter=…``): an
+    allowlisted namespace (the first when none is given) and the text typed so far."""
+
+    pod_namespace = forms.CharField(required=False, max_length=LABEL_LENGTH)
+    pod_filter = _filter_text("Typed text", POD_FILTER_MAX)
+
+    def clean_pod_namespace(self) -> str:
+        namespace = self.cleaned_data["pod_namespace"] or (
+            settings.RUNBOOK_NAMESPACES[0] if settings.RUNBOOK_NAMESPACES else ""
+        )
+        if namespace not in settings.RUNBOOK_NAMESPACES:
+            raise forms.ValidationError(
+                f"Namespace must be one of: {', '.join(settings.RUNBOOK_NAMESPACES)}."
+            )
+        return str(namespace)
 
 
 class ModeForm(forms.Form):
@@ -230,6 +249,7 @@ def _render_detail(
                     form = ActionForm(
                         action, initial_values=executors.fill(action.parameters, values)
                     )
+                form.suggest()  # one list of the namespace's pods serves every picker
             items.append({"action": action, "form": form})
         steps.append({"step": step, "items": items})
     runs = ActionRun.objects.filter(runbook_name=runbook.name).select_related(
@@ -260,12 +280,32 @@ def _render_detail(
 @require_GET
 @permission_required(permissions.VIEW_OPERATIONS, raise_exception=True)
 def detail(request: HttpRequest, name: str) -> HttpResponse:
+    """The runbook page; with ``?pod_filter=`` (a pod picker typing), its suggestions."""
     runbook = _get_runbook(name)
+    if "pod_filter" in request.GET or "pod_namespace" in request.GET:
+        return _pod_suggestions(request)
     labels = LabelsForm(request.GET)
     if not labels.is_valid():
         messages.error(request, f"The link's labels were not used: {_errors_text(labels)}")
         return _render_detail(request, runbook, status=400)
     return _render_detail(request, runbook)
+
+
+def _pod_suggestions(request: HttpRequest) -> HttpResponse:
+    """A pod picker's suggestions for what was typed: at most ``SUGGESTED_PODS`` options and
+    how many more match, as the fragment the picker's ``<datalist>`` and hint are replaced
+    with (``static/js/runbooks-forms.js``). The runbook page serves it, as its fragment."""
+    if not permissions.has(request.user, permissions.RUN_ACTIONS):
+        raise PermissionDenied("Your role cannot run runbook actions.")
+    form = PodFilterForm(request.GET)
+    if not form.is_valid():
+        return HttpResponse(_errors_text(form), status=400, content_type="text/plain")
+    data = form.cleaned_data
+    return render(
+        request,
+        "runbooks/_pod_options.html",
+        {"suggestions": suggest_pods(data["pod_namespace"], data["pod_filter"])},
+    )
 
 
 @require_POST

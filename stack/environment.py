@@ -10,6 +10,8 @@ import urllib.parse
 from dataclasses import dataclass
 from pathlib import Path
 
+from demo.model import DEFAULT_NODES, DEFAULT_PODS, SizeError, cluster_size
+
 BASE_DIR = Path(__file__).resolve().parent.parent
 # Read as ``environment.VAR_DIR`` when used, not imported by name, so that a test moves it for
 # every module of the stack at once.
@@ -126,10 +128,19 @@ def stack_variables() -> dict[str, str]:
         "DEMO_CACHE_URL": f"redis://127.0.0.1:{redis}/2",
         "VAR_DIR": str(VAR_DIR),
         "PYTHONUNBUFFERED": "1",
+        # The demo cluster's size: its backend pods and nodes, in the metrics and the demo
+        # Kubernetes API alike (checked here, so `make run` refuses a bad value at once).
+        "DEMO_PODS": str(DEFAULT_PODS),
+        "DEMO_NODES": str(DEFAULT_NODES),
     }
     for p in PORTS:
         defaults[p.env] = str(p.number)
-    return {key: os.environ.get(key, value) for key, value in defaults.items()}
+    variables = {key: os.environ.get(key, value) for key, value in defaults.items()}
+    try:
+        cluster_size(variables)
+    except SizeError as exc:
+        raise SystemExit(f"Cannot start the local stack: {exc}") from exc
+    return variables
 
 
 def stack_environment() -> dict[str, str]:

@@ -104,7 +104,9 @@ def programs(env: dict[str, str]) -> dict[str, Program]:
                     "prometheus",
                     f"--config.file={var / 'prometheus' / 'prometheus.yml'}",
                     f"--storage.tsdb.path={var / 'prometheus' / 'data'}",
-                    "--storage.tsdb.retention.time=45d",
+                    # 100 days: the business series' 95 days of history (their dashboards
+                    # offer 90), not only DEMO_HISTORY_DAYS
+                    "--storage.tsdb.retention.time=100d",
                     f"--web.listen-address=127.0.0.1:{env['PROMETHEUS_PORT']}",
                     # the address its alerts link back to ("Query in Prometheus"): the one the
                     # panel uses, not the machine's host name, which a browser may not resolve

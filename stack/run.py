@@ -15,6 +15,7 @@ import urllib.request
 from pathlib import Path
 
 from demo.backfill import backfill
+from demo.model import cluster_size
 from stack import environment
 from stack.configuration import write_configuration
 from stack.environment import PORTS, PROCESSES, Port
@@ -154,6 +155,7 @@ def start_backfill(env: dict[str, str]) -> threading.Thread:
     the history blocks at its next reload, within a minute of their writing."""
     days = float(env.get("DEMO_HISTORY_DAYS") or 35)
     port = int(env["REDIS_EXPORTER_PORT"])
+    size = cluster_size(env)  # checked by stack_variables already
     hold_demo()
 
     def release_demo() -> None:
@@ -163,7 +165,13 @@ def start_backfill(env: dict[str, str]) -> threading.Thread:
         try:
             print(f"Writing the demo history ({days:g} days on the first start)...", flush=True)
             print(
-                backfill(environment.VAR_DIR, release_demo, days=days, redis_exporter_port=port),
+                backfill(
+                    environment.VAR_DIR,
+                    release_demo,
+                    days=days,
+                    redis_exporter_port=port,
+                    size=size,
+                ),
                 flush=True,
             )
         except Exception as exc:  # the stack still runs, without history; say so loudly

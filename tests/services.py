@@ -94,7 +94,7 @@ def prometheus(data_dir: Path, config: str = "", *, extra: list[str] | None = No
             f"--storage.tsdb.path={data_dir / 'data'}",
             f"--web.listen-address=127.0.0.1:{port}",
             "--web.enable-lifecycle",
-            "--storage.tsdb.retention.time=60d",
+            "--storage.tsdb.retention.time=100d",
             *(extra or []),
         ],
         port,

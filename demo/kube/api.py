@@ -133,6 +133,11 @@ TABLE_COLUMNS: dict[str, list[tuple[str, str, Callable[[Obj], Any]]]] = {
     ],
     "configmaps": [("Data", "integer", lambda o: len(o.get("data") or {}))],
     "namespaces": [("Status", "string", lambda o: o["status"]["phase"])],
+    "nodes": [
+        ("Status", "string", lambda o: "Ready"),
+        ("Roles", "string", lambda o: "<none>"),
+        ("Version", "string", lambda o: o["status"].get("nodeInfo", {}).get("kubeletVersion")),
+    ],
 }
 
 

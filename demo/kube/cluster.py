@@ -22,7 +22,7 @@ from demo.kube.patches import (
 from demo.kube.resources import ApiError, Obj, Resource, now_iso, resource
 from demo.kube.seed import seed
 from demo.kube.store import Store
-from demo.model import NAMESPACE, ClusterView
+from demo.model import NAMESPACE, ClusterSize, ClusterView, cluster_size
 from demo.scenarios import ScenarioBook
 
 
@@ -30,23 +30,30 @@ class Cluster:
     """Objects by (group, plural, namespace, name), with resourceVersions and owners."""
 
     def __init__(
-        self, scenarios: ScenarioBook | None = None, clock: Callable[[], float] = time.time
+        self,
+        scenarios: ScenarioBook | None = None,
+        clock: Callable[[], float] = time.time,
+        size: ClusterSize | None = None,
     ) -> None:
         self.scenarios = scenarios or ScenarioBook()
         self.clock = clock
+        # DEMO_PODS and DEMO_NODES unless given; the workload's metrics use the same size.
+        self.size = size or cluster_size()
         # Set by the workload: (cpu cores, memory bytes) a pod uses now, for metrics.k8s.io.
         self.usage: Usage | None = None
         self._lock = threading.RLock()
         self._store = Store(created=self.clock() - 12 * 86400)
-        self._controller = Controller(self._store, clock)
-        seed(self._store, self._controller)
+        self._controller = Controller(self._store, clock, self.size.node_names)
+        seed(self._store, self._controller, self.size)
 
     # ---- read API
     def get(self, group: str, plural: str, namespace: str, name: str) -> Obj:
         with self._lock:
             r = resource(group, plural)
             if group == "metrics.k8s.io":
-                items = metrics(self._store, self._controller, plural, namespace, self.usage)
+                items = metrics(
+                    self._store, self._controller, plural, namespace, self.usage, name=name
+                )
                 for item in items:
                     if item["metadata"]["name"] == name:
                         return item
@@ -261,7 +268,14 @@ class Cluster:
                 pool = max(int(data.get("CONNECTION_POOL_SIZE", "20")), 1)
             except ValueError:
                 pool = 20  # an unparsable value: the backend would fall back to its default
-            return ClusterView(pods("leanvibe"), pods("redis"), pods("neo4j"), pool)
+            return ClusterView(
+                pods("leanvibe"),
+                pods("redis"),
+                pods("neo4j"),
+                pool,
+                nodes=self.size.node_names,
+                seeded_replicas=self.size.pods,
+            )
 
     def pod_logs(
         self, namespace: str, name: str, container: str | None, tail_lines: int | None

@@ -7,8 +7,8 @@ from __future__ import annotations
 import copy
 import hashlib
 import json
-import random
-from collections.abc import Callable
+from collections import Counter
+from collections.abc import Callable, Sequence
 
 from demo.kube.resources import START_SECONDS, Obj, now_iso, random_suffix
 from demo.kube.store import Store
@@ -18,9 +18,14 @@ from demo.model import NAMESPACE
 class Controller:
     """Reconciles the pods of Deployments and StatefulSets and renders status for now."""
 
-    def __init__(self, store: Store, clock: Callable[[], float]) -> None:
+    def __init__(
+        self, store: Store, clock: Callable[[], float], nodes: Sequence[str] = ("node-1",)
+    ) -> None:
         self.store = store
         self.clock = clock
+        self.nodes = tuple(nodes)
+        # Pods per node, counted once and then kept as pods come and go.
+        self._node_load: Counter[str | None] | None = None
         # Per workload: the digest of its pod template and the pod-template-hash it maps to.
         self._template_hashes: dict[tuple[str, str], tuple[str, str]] = {}
 
@@ -81,10 +86,29 @@ class Controller:
             pods.sort(key=lambda p: p["metadata"]["creationTimestamp"])
             for pod in pods[wanted:]:
                 self.delete_pod(pod)
+            taken = {p["metadata"]["name"] for p in pods}
             for i in range(max(wanted - len(pods), 0)):
                 suffix = suffixes[i] if suffixes and i < len(suffixes) else random_suffix()
+                # 27**5 suffixes: among 5,000 pods a repeat is likely (the birthday bound),
+                # and two pods must never share a name.
+                while f"{name}-{current_hash}-{suffix}" in taken:
+                    suffix = random_suffix()
+                taken.add(f"{name}-{current_hash}-{suffix}")
                 self._new_pod(owner, f"{name}-{current_hash}-{suffix}", current_hash, started)
         self.update_owner_status(owner)
+
+    def _least_loaded_node(self) -> str:
+        """The scheduler's spread: the node running the fewest pods (the first on a tie)."""
+        if self._node_load is None:
+            self._node_load = Counter(
+                o["spec"].get("nodeName")
+                for (g, p, _, _), o in self.store.items()
+                if (g, p) == ("", "pods")
+            )
+        load = self._node_load
+        node = min(self.nodes, key=lambda n: load[n])
+        load[node] += 1
+        return node
 
     def _new_pod(
         self, owner: Obj, pod_name: str, template_hash: str, started: float | None
@@ -120,9 +144,7 @@ class Controller:
             },
             "spec": {
                 **template["spec"],
-                "nodeName": random.choice(  # noqa: S311
-                    ["leanvibe-node-1", "leanvibe-node-2", "leanvibe-node-3"]
-                ),
+                "nodeName": self._least_loaded_node(),
                 "restartPolicy": "Always",
             },
             "status": {},
@@ -131,6 +153,8 @@ class Controller:
         self.store.add("", "pods", NAMESPACE, pod)
 
     def delete_pod(self, pod: Obj) -> None:
+        if self._node_load is not None:
+            self._node_load[pod["spec"].get("nodeName")] -= 1
         self.store.remove(("", "pods", pod["metadata"]["namespace"], pod["metadata"]["name"]))
 
     def update_owner_status(self, owner: Obj) -> None:

@@ -10,7 +10,8 @@ from typing import Any
 
 Obj = dict[str, Any]
 START_SECONDS = 4  # a new pod is Pending this long, then Running
-MAX_REPLICAS = 50
+# As many as DEMO_PODS may seed (a scale beyond is refused like the real API's quota would).
+MAX_REPLICAS = 5000
 
 
 class ApiError(Exception):
@@ -92,6 +93,15 @@ RESOURCES = (
         "Namespace",
         namespaced=False,
         short_names=("ns",),
+        verbs=("get", "list"),
+    ),
+    Resource(
+        "",
+        "v1",
+        "nodes",
+        "Node",
+        namespaced=False,
+        short_names=("no",),
         verbs=("get", "list"),
     ),
     Resource(

@@ -1,15 +1,27 @@
-"""The demo cluster as it stands when the demo starts: the ``leanvibe`` namespace, the
-backend's ConfigMap, and the backend, Redis and Neo4j workloads with their pods."""
+"""The demo cluster as it stands when the demo starts: its nodes, the ``leanvibe`` namespace,
+the backend's ConfigMap, and the backend, Redis and Neo4j workloads with their pods, sized by
+``DEMO_PODS`` and ``DEMO_NODES`` (``demo.model.ClusterSize``)."""
 
 from __future__ import annotations
+
+import uuid
 
 from demo.kube.controller import Controller
 from demo.kube.resources import Obj
 from demo.kube.store import Store
-from demo.model import BACKEND_MEMORY_LIMIT, NAMESPACE
+from demo.model import (
+    BACKEND_MEMORY_LIMIT,
+    NAMESPACE,
+    NODE_CPUS,
+    NODE_MEMORY,
+    POD_TEMPLATE_HASH,
+    ClusterSize,
+)
 
 
-def seed(store: Store, controller: Controller) -> None:
+def seed(store: Store, controller: Controller, size: ClusterSize) -> None:
+    for node in size.node_names:
+        store.add("", "nodes", "", _node(node))
     store.add(
         "",
         "namespaces",
@@ -50,13 +62,13 @@ def seed(store: Store, controller: Controller) -> None:
         "deployments",
         "Deployment",
         "leanvibe-backend",
-        3,
+        size.pods,
         {"app.kubernetes.io/name": "leanvibe", "app.kubernetes.io/component": "backend"},
         "backend",
         "ghcr.io/leanvibe/backend:2.0.4",
         BACKEND_MEMORY_LIMIT,
-        ["x2k9p", "m4q7z", "h8r2n"],
-        "7d9f8b6c4",
+        size.pod_suffixes,
+        POD_TEMPLATE_HASH,
     )
     _add_workload(
         store,
@@ -151,3 +163,45 @@ def _add_workload(
     controller.reconcile(
         plural, name, suffixes=pod_suffixes, template_hash=template_hash, started=store.created
     )
+
+
+def _node(name: str) -> Obj:
+    return {
+        "apiVersion": "v1",
+        "kind": "Node",
+        "metadata": {
+            "name": name,
+            "labels": {
+                "kubernetes.io/hostname": name,
+                "kubernetes.io/os": "linux",
+                "node.kubernetes.io/instance-type": "m6i.large",
+            },
+        },
+        "spec": {},
+        "status": {
+            "capacity": {
+                "cpu": str(NODE_CPUS),
+                "memory": f"{NODE_MEMORY // 1024}Ki",
+                "pods": "110",
+            },
+            "allocatable": {
+                "cpu": str(NODE_CPUS),
+                "memory": f"{NODE_MEMORY // 1024}Ki",
+                "pods": "110",
+            },
+            "conditions": [{"type": "Ready", "status": "True", "reason": "KubeletReady"}],
+            # Every field the official client requires of a NodeSystemInfo.
+            "nodeInfo": {
+                "architecture": "amd64",
+                "bootID": str(uuid.uuid5(uuid.NAMESPACE_DNS, f"boot.{name}")),
+                "containerRuntimeVersion": "containerd://1.7.11",
+                "kernelVersion": "6.1.0-17-cloud-amd64",
+                "kubeProxyVersion": "v1.29.0",
+                "kubeletVersion": "v1.29.0",
+                "machineID": uuid.uuid5(uuid.NAMESPACE_DNS, f"machine.{name}").hex,
+                "operatingSystem": "linux",
+                "osImage": "Debian GNU/Linux 12 (bookworm)",
+                "systemUUID": str(uuid.uuid5(uuid.NAMESPACE_DNS, f"system.{name}")),
+            },
+        },
+    }

@@ -3,7 +3,52 @@
 // that summary is scrolled into view and the first field in error focused, so the eye lands
 // on what to fix rather than at the top of a long runbook. A bounded field with a
 // [data-counter-for] hint beside it counts its characters as they are typed.
+// A pod picker ([data-pod-picker], an input with a <datalist> of at most 50 pods) asks the
+// runbook page for the pods matching what is typed (?pod_filter=), a quarter second after the
+// last keystroke, and swaps in the new options and the "N more: type to narrow" hint.
 (function () {
+  function podPickers(root) {
+    root.querySelectorAll("input[data-pod-picker]").forEach(function (input) {
+      if (input.dataset.podPickerReady) return;
+      input.dataset.podPickerReady = "1";
+      var label = input.closest("label");
+      var form = input.closest("form");
+      var list = document.getElementById(input.getAttribute("list"));
+      var hint = label && label.querySelector("[data-pod-hint]");
+      if (!list || !form) return;
+      var namespace = form.querySelector('[name$="-namespace"]');
+      var timer = null;
+      var asked = 0;
+      function ask() {
+        var ticket = ++asked;
+        var query = new URLSearchParams({
+          pod_filter: input.value,
+          pod_namespace: namespace ? namespace.value : "",
+        });
+        fetch(window.location.pathname + "?" + query.toString(), {
+          credentials: "same-origin",
+          headers: { Accept: "text/html" },
+        })
+          .then(function (response) { return response.ok ? response.text() : null; })
+          .then(function (html) {
+            if (html === null || ticket !== asked) return; // a later keystroke's answer wins
+            var fragment = new DOMParser().parseFromString(html, "text/html");
+            var options = fragment.querySelector("[data-pod-options]");
+            var said = fragment.querySelector("[data-pod-hint]");
+            if (options) list.innerHTML = options.innerHTML;
+            if (said && hint) hint.textContent = said.textContent;
+          })
+          .catch(function () { /* the list shown stays; typing the name still works */ });
+      }
+      function later() {
+        clearTimeout(timer);
+        timer = setTimeout(ask, 250);
+      }
+      input.addEventListener("input", later);
+      if (namespace) namespace.addEventListener("change", later);
+    });
+  }
+
   function focusFirstError() {
     var summary = document.querySelector("[data-error-summary]");
     if (!summary) return;
@@ -28,11 +73,15 @@
   }
 
   // a region the live refresh replaced (static/js/live.js) brings new fields to count
-  document.addEventListener("live:after", function (event) { counters(event.target); });
+  document.addEventListener("live:after", function (event) {
+    counters(event.target);
+    podPickers(event.target);
+  });
 
   function start() {
     focusFirstError();
     counters(document);
+    podPickers(document);
   }
 
   if (document.readyState === "loading") {

@@ -149,7 +149,7 @@ def test_it_answers_errors_like_the_api_server(kubectl):
     missing = kubectl("get", "deployment", "nope", check=False)
     assert missing.returncode == 1
     assert 'deployments.apps "nope" not found' in missing.stderr
-    invalid = kubectl("scale", "statefulset", "neo4j", "--replicas=99", check=False)
+    invalid = kubectl("scale", "statefulset", "neo4j", "--replicas=9999", check=False)
     assert invalid.returncode == 1
     assert "is invalid: spec.replicas" in invalid.stderr
 

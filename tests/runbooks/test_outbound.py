@@ -47,7 +47,9 @@ OUTWARD_PARAMS = [
     if param.type in ("target", "path") or OUTWARD.search(param.name) or OUTWARD.search(param.label)
 ]
 HTTP_KINDS = [k.name for k in KINDS.values() if any(p.type == "target" for p in k.params)]
-PARAM_TYPES = {"text", "int", "json", "choice", "regex", "target", "path"}
+# "pod" is a pod's name (text with suggestions): it names an object under the configured
+# cluster's allowlisted namespace, never where the panel connects.
+PARAM_TYPES = {"text", "int", "json", "choice", "regex", "target", "path", "pod"}
 
 
 def hostile_values(receiver: Recorder) -> list[str]:
