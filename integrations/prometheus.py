@@ -32,39 +32,19 @@ from django.conf import settings
 from requests.adapters import HTTPAdapter
 from urllib3.util.retry import Retry
 
-from core import caching
+from core import caching, failover
 from core.network import connection_failure
 
 T = TypeVar("T")
 log = logging.getLogger(__name__)
 
-# A replica that failed is tried after the others for this long (per process: an order of
-# asking, not state another process needs; each finds out for itself within one query).
-SKIP_SECONDS = 30.0
-_skipped: dict[str, tuple[float, str]] = {}  # replica → (tried last until, why)
-_skipped_lock = threading.Lock()
+# Which replicas failed lately (core.failover): a query asks the others first.
+asking_order = failover.AskingOrder()
 
 
 def replicas(url: str | None = None) -> list[str]:
     """The query endpoints: ``url``, else ``PROMETHEUS_URL``, split at commas."""
-    text = url or settings.PROMETHEUS_URL
-    return [part.strip().rstrip("/") for part in text.split(",") if part.strip()]
-
-
-def _in_asking_order(bases: list[str]) -> list[str]:
-    """Replicas that answered lately first, in their configured order; skipped ones after."""
-    now = time.monotonic()
-    with _skipped_lock:
-        skipped = {b for b in bases if _skipped.get(b, (0.0, ""))[0] > now}
-    return [b for b in bases if b not in skipped] + [b for b in bases if b in skipped]
-
-
-def _mark(base: str, failure: ApiResult | None) -> None:
-    with _skipped_lock:
-        if failure is None:
-            _skipped.pop(base, None)
-        else:
-            _skipped[base] = (time.monotonic() + SKIP_SECONDS, failure.reason)
+    return failover.split(url or settings.PROMETHEUS_URL)
 
 
 @dataclass(frozen=True)
@@ -84,12 +64,26 @@ def check_reachable(url: str | None = None, timeout: float | None = None) -> Rea
     (VictoriaMetrics has no ``/-/ready``) and proves the query path, not just the listener.
     Reachable when one answers; ``down`` names the others, with why."""
     bases = replicas(url)
-    answers = []
-    for base in bases:
-        result = instant_query("vector(1)", url=base, timeout=timeout)
-        answers.append((base, result))
+    if not bases:
+        return Reachability(False, None, "no Prometheus URL is set", "")
+    # A replica found down in the last SKIP_SECONDS is reported with why, not asked again
+    # (one that hangs would cost every page its timeout); the others are asked at once.
+    known_down = dict(asking_order.down(bases))
+    to_probe = [base for base in bases if base not in known_down] or bases
+    probes = [partial(instant_query, "vector(1)", url=base, timeout=timeout) for base in to_probe]
+    answers = list(
+        zip(to_probe, parallel(probes) if len(probes) > 1 else [probes[0]()], strict=True)
+    )
+    for base, result in answers:
+        if result.is_ok:
+            asking_order.answered(base)
+            known_down.pop(base, None)
+        elif result.reason != BUDGET_SPENT:
+            asking_order.failed(base, f"{result.failure}: {result.reason}")
     up = [(base, r) for base, r in answers if r.is_ok]
     down = [(base, f"{r.failure}: {r.reason}") for base, r in answers if not r.is_ok]
+    down += [(base, why) for base, why in known_down.items() if base not in to_probe]
+    down.sort(key=lambda item: bases.index(item[0]))
     shown = ", ".join(bases)
     if not up:
         error = (
@@ -502,21 +496,38 @@ def _api_get(
     query's fault: rejected). With every replica failing, the first failure's kind with
     each replica's reason."""
     bases = replicas(url)
+    if not bases:
+        return ApiResult(failure=QueryFailure.UNREACHABLE, reason="no Prometheus URL is set")
     if len(bases) == 1:
         return _api_get_from(bases[0], path, params, timeout)
     failures: list[tuple[str, ApiResult]] = []
-    for base in _in_asking_order(bases):
-        answer = _api_get_from(base, path, params, timeout)
+    ordered = asking_order.order(bases)
+    for index, base in enumerate(ordered):
+        # each replica gets its share of what the page has left, so one that hangs leaves
+        # time for the next (the last one gets all that remains)
+        share = _share(timeout, len(ordered) - index)
+        answer = _api_get_from(base, path, params, share)
         if answer.is_ok or answer.failure == QueryFailure.REJECTED:
-            _mark(base, None)
+            asking_order.answered(base)
             return answer
         if answer.reason == BUDGET_SPENT:
             return answer  # the page's time is up: not this replica's fault
-        _mark(base, answer)
+        asking_order.failed(base, answer.reason)
         log.warning("Prometheus replica %s skipped for %s: %s", base, path, answer.reason)
         failures.append((base, answer))
     reasons = "; ".join(f"{base}: {answer.reason}" for base, answer in failures)
     return ApiResult(failure=failures[0][1].failure, reason=f"no replica answered ({reasons})")
+
+
+def _share(timeout: float | None, replicas_left: int) -> float | None:
+    """A call's timeout when ``replicas_left`` replicas may still have to be asked: its own
+    timeout, or an equal share of the page's budget if that is less."""
+    wanted = timeout or max(settings.PROMETHEUS_TIMEOUT, 5.0)
+    end = _deadline.get()
+    if end is None or replicas_left <= 1:
+        return wanted
+    left = end - time.monotonic()
+    return max(0.05, min(wanted, left / replicas_left))
 
 
 def _api_get_from(
