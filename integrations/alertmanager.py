@@ -18,8 +18,6 @@ from __future__ import annotations
 
 import logging
 import re
-import threading
-import time
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
@@ -27,7 +25,9 @@ from typing import Any
 import regex
 import requests
 from django.conf import settings
+from urllib3.exceptions import ConnectTimeoutError, NameResolutionError, NewConnectionError
 
+from core import failover
 from core.network import connection_failure
 
 # (connect, read) in seconds. Alertmanager answers these calls in milliseconds; a page that
@@ -50,9 +50,19 @@ class AlertmanagerError(Exception):
         BAD_ANSWER: "Alertmanager gave an answer the panel does not understand",
     }
 
-    def __init__(self, kind: str, reason: str, url: str, status: int | None = None) -> None:
+    def __init__(
+        self,
+        kind: str,
+        reason: str,
+        url: str,
+        status: int | None = None,
+        *,
+        never_sent: bool = False,
+    ) -> None:
         super().__init__(f"{self.WORDS[kind]} ({url}): {reason}")
         self.kind, self.reason, self.url, self.status = kind, reason, url, status
+        # no connection was made: the request cannot have reached Alertmanager
+        self.never_sent = never_sent
 
     @property
     def is_down(self) -> bool:
@@ -198,19 +208,15 @@ def _optional_time(text: object) -> datetime | None:
 
 def peers(url: str | None = None) -> list[str]:
     """The Alertmanagers to ask: ``url``, else ``ALERTMANAGER_URL``, split at commas."""
-    text = url or settings.ALERTMANAGER_URL
-    return [part.strip().rstrip("/") for part in text.split(",") if part.strip()]
+    return failover.split(url or settings.ALERTMANAGER_URL)
 
 
 def _base(url: str | None) -> str:
     return ",".join(peers(url))
 
 
-# A peer that was down is asked after the others for this long (per process: an order of
-# asking, which each process finds out for itself within one call).
-SKIP_SECONDS = 30.0
-_skipped: dict[str, tuple[float, str]] = {}  # peer → (asked last until, why)
-_skipped_lock = threading.Lock()
+# Which peers were down lately (core.failover): a call asks the others first.
+asking_order = failover.AskingOrder()
 IDEMPOTENT = ("GET", "DELETE")
 
 
@@ -218,18 +224,7 @@ def peers_down() -> list[tuple[str, str]]:
     """The configured peers found down lately, with why (for a note on the pages), while the
     cluster has more than one."""
     configured = peers()
-    if len(configured) < 2:
-        return []
-    now = time.monotonic()
-    with _skipped_lock:
-        return [(p, _skipped[p][1]) for p in configured if p in _skipped and _skipped[p][0] > now]
-
-
-def _in_asking_order(bases: list[str]) -> list[str]:
-    now = time.monotonic()
-    with _skipped_lock:
-        skipped = {b for b in bases if _skipped.get(b, (0.0, ""))[0] > now}
-    return [b for b in bases if b not in skipped] + [b for b in bases if b in skipped]
+    return asking_order.down(configured) if len(configured) > 1 else []
 
 
 def _request(
@@ -243,32 +238,31 @@ def _request(
 ) -> Any:
     """The call on a peer that answers (module docstring); the last peer's error when none
     does."""
-    bases = _in_asking_order(peers(url))
+    bases = asking_order.order(peers(url))
     for index, base in enumerate(bases):
         try:
             answer = _request_from(base, method, path, json, params, timeout)
         except AlertmanagerError as exc:
-            movable = exc.kind == AlertmanagerError.UNREACHABLE or (
-                exc.is_down and method in IDEMPOTENT
-            )
+            # a write moves on only when it never reached the peer (refused, or no
+            # connection in time); one dropped after sending may have landed
+            movable = exc.never_sent or (exc.is_down and method in IDEMPOTENT)
+            if exc.is_down:
+                asking_order.failed(base, exc.reason)
             if not movable or index == len(bases) - 1:
-                if exc.is_down:
-                    _mark(base, exc.reason)
                 raise
-            _mark(base, exc.reason)
             log.warning("Alertmanager peer %s skipped for %s %s: %s", base, method, path, exc)
             continue
-        _mark(base, None)
+        asking_order.answered(base)
         return answer
     raise AlertmanagerError(AlertmanagerError.UNREACHABLE, "no peer configured", "")
 
 
-def _mark(base: str, why: str | None) -> None:
-    with _skipped_lock:
-        if why is None:
-            _skipped.pop(base, None)
-        else:
-            _skipped[base] = (time.monotonic() + SKIP_SECONDS, why)
+def _never_connected(exc: requests.ConnectionError) -> bool:
+    """Whether the connection itself failed (refused, no route, name unknown), so nothing
+    was sent; a connection dropped or reset after the request went out is not that."""
+    cause = exc.args[0] if exc.args else None
+    reason = getattr(cause, "reason", cause)
+    return isinstance(reason, NewConnectionError | ConnectTimeoutError | NameResolutionError)
 
 
 def _request_from(
@@ -284,10 +278,17 @@ def _request_from(
             method, f"{base}{path}", json=json, params=params, timeout=timeout or TIMEOUT
         )
     except requests.Timeout as exc:
-        raise AlertmanagerError(AlertmanagerError.TIMEOUT, "no answer in time", base) from exc
+        raise AlertmanagerError(
+            AlertmanagerError.TIMEOUT,
+            "no answer in time",
+            base,
+            never_sent=isinstance(exc, requests.ConnectTimeout),
+        ) from exc
     except requests.ConnectionError as exc:
         reason = connection_failure(exc)
-        raise AlertmanagerError(AlertmanagerError.UNREACHABLE, reason, base) from exc
+        raise AlertmanagerError(
+            AlertmanagerError.UNREACHABLE, reason, base, never_sent=_never_connected(exc)
+        ) from exc
     except requests.RequestException as exc:
         raise AlertmanagerError(AlertmanagerError.UNREACHABLE, str(exc)[:200], base) from exc
     if response.status_code >= 400:

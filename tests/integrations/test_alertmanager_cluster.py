@@ -5,6 +5,9 @@ both peers deliver it."""
 
 from __future__ import annotations
 
+import contextlib
+import socket
+import threading
 import time
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
@@ -69,11 +72,11 @@ def cluster(tmp: Path, config: str) -> list[services.Service]:
 def two_peers(tmp_path, settings) -> Iterator[list[services.Service]]:
     peers = cluster(tmp_path, BLACKHOLE)
     settings.ALERTMANAGER_URL = ",".join(p.url for p in peers)
-    alertmanager._skipped.clear()
+    alertmanager.asking_order.clear()
     yield peers
     for service in peers:
         service.stop()
-    alertmanager._skipped.clear()
+    alertmanager.asking_order.clear()
 
 
 def make_silence(comment: str) -> str:
@@ -147,3 +150,51 @@ def test_the_webhook_stores_an_alert_once_though_both_peers_deliver_it(
     finally:
         for service in peers:
             service.stop()
+
+
+@pytest.fixture
+def dropping() -> Iterator[str]:
+    """A 'peer' that reads each request and drops the connection without an answer: the
+    request may have landed."""
+    server = socket.socket()
+    server.bind(("127.0.0.1", 0))
+    server.listen(16)
+    stop = threading.Event()
+
+    def serve() -> None:
+        server.settimeout(0.2)
+        while not stop.is_set():
+            try:
+                conn, _ = server.accept()
+            except OSError:
+                continue
+            conn.settimeout(2)
+            with contextlib.suppress(OSError):
+                conn.recv(65536)
+            conn.close()
+
+    thread = threading.Thread(target=serve, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{server.getsockname()[1]}"
+    stop.set()
+    thread.join(5)
+    server.close()
+
+
+def test_a_write_dropped_after_sending_is_not_sent_again_elsewhere(tmp_path, settings, dropping):
+    [other] = [service.start() for service in [peer(tmp_path / "b", BLACKHOLE, *ports())]]
+    try:
+        settings.ALERTMANAGER_URL = f"{dropping},{other.url}"
+        alertmanager.asking_order.clear()
+        with pytest.raises(alertmanager.AlertmanagerError):
+            make_silence("sent once")
+        assert alertmanager.list_silences(url=other.url) == []  # not made a second time
+        # a read is safe to repeat: it goes on to the peer that answers
+        assert alertmanager.list_silences() == []
+    finally:
+        other.stop()
+        alertmanager.asking_order.clear()
+
+
+def ports() -> tuple[int, int]:
+    return services.free_port(), services.free_port()
