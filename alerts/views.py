@@ -20,6 +20,7 @@ from alerts.models import Check
 from core import permissions
 from core.choices import State
 from core.paging import PageForm
+from health import slots
 from health.checks import EVALUATION_HEARTBEAT
 from health.models import Heartbeat
 from integrations import prometheus
@@ -132,6 +133,8 @@ def api_status(request: HttpRequest) -> JsonResponse:
         {
             "evaluated_at": beat.last_seen.isoformat() if beat else None,
             "interval_seconds": settings.EVALUATION_INTERVAL,
+            # which host ran the last tick of each exactly-once task (health.slots)
+            "periodic": slots.last_runs(with_hosts=True),
             "counts": {"total": sum(counts.values()), **counts},
             "checks": listed,
         }

@@ -3,15 +3,17 @@
 Beat sends a periodic task every interval; with two beats (one per host, or one restarted on
 another host while the first still runs) or a worker pool of several, the same tick would run
 twice, doubling state changes and notifications, and a cycle that overran its interval would
-run beside the next. Each run therefore claims its slot first, with one conditional UPDATE of
+run beside the next. Each run therefore claims the task first, with one conditional UPDATE of
 the task's row (``TaskSlot``):
 
-- the slot is the interval's tick (``now // interval``) and must be newer than the last one
-  claimed;
-- the last run must have finished, or its lease (two intervals by default) ended: a worker
-  killed mid-run holds the task no longer than that;
-- the last claim must be at least half an interval old, so two beats whose ticks straddle a
-  slot boundary do not run two cycles a moment apart.
+- the last claim must be at least half an interval old: the second beat's message for the
+  same tick, or a redelivery, finds it fresh and is skipped, whatever the two beats' phase
+  (a slot number taken from each worker's clock would split one tick in two at a boundary);
+- the last run must have finished, or its lease ended (two intervals, and never less than
+  Celery's hard time limit: a run is never joined while it may still be running), so a
+  worker killed mid-run holds the task no longer than that;
+- a last claim in the future (a host whose clock ran ahead, or a clock stepped back) does
+  not hold the task: it is taken over, and logged.
 
 Zero rows updated means another host has this tick: the run is skipped. The database, not a
 Redis lock, because it is the store every host already shares and trusts for the state the
@@ -29,6 +31,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
+from django.conf import settings
 from django.db.models import Q
 from django.utils import timezone
 
@@ -63,16 +66,20 @@ def claim(
         defaults={"slot": -1, "claimed_at": EPOCH, "lease_until": EPOCH, "finished_at": EPOCH},
     )
     me = host()
+    held = lease if lease is not None else max(2 * interval, settings.CELERY_TASK_TIME_LIMIT + 10)
+    ahead = now + timedelta(seconds=interval)  # a claim later than this is a clock's mistake
+    if TaskSlot.objects.filter(task=task, claimed_at__gt=ahead).exists():
+        log.warning("%s: the last claim is in the future (a clock ran ahead): taking it", task)
+    spaced = Q(claimed_at__lte=now - timedelta(seconds=interval / 2))
+    free = Q(finished_at__isnull=False) | Q(lease_until__lt=now)
     updated = (
-        TaskSlot.objects.filter(
-            task=task, slot__lt=slot, claimed_at__lte=now - timedelta(seconds=interval / 2)
-        )
-        .filter(Q(finished_at__isnull=False) | Q(lease_until__lt=now))
+        TaskSlot.objects.filter(task=task)
+        .filter((spaced & free) | Q(claimed_at__gt=ahead))
         .update(
             slot=slot,
             host=me,
             claimed_at=now,
-            lease_until=now + timedelta(seconds=lease if lease is not None else 2 * interval),
+            lease_until=now + timedelta(seconds=held),
             finished_at=None,
         )
     )
@@ -101,13 +108,16 @@ def exactly_once(task: str, interval: float, *, lease: float | None = None) -> I
         finish(claimed)
 
 
-def last_runs() -> dict[str, dict[str, str | None]]:
-    """Which host ran the last tick of each claimed task, and when: for ``/health``."""
-    return {
-        row.task: {
-            "host": row.host,
+def last_runs(*, with_hosts: bool = False) -> dict[str, dict[str, str | None]]:
+    """When each claimed task last ran and, ``with_hosts``, on which host: the public
+    ``/health`` says when, the signed-in ``/api/status`` also where (host names and process
+    ids are not for anonymous eyes)."""
+    runs: dict[str, dict[str, str | None]] = {}
+    for row in TaskSlot.objects.filter(slot__gte=0).order_by("task"):
+        runs[row.task] = {
             "claimed_at": row.claimed_at.isoformat(),
             "finished_at": row.finished_at.isoformat() if row.finished_at else None,
         }
-        for row in TaskSlot.objects.filter(slot__gte=0).order_by("task")
-    }
+        if with_hosts:
+            runs[row.task]["host"] = row.host
+    return runs

@@ -34,7 +34,7 @@ def health_view(request: HttpRequest) -> JsonResponse:
             "database": asdict(database),
             "celery_beat": asdict(beat),
             "evaluation": asdict(evaluation),
-            # which host ran the last tick of each exactly-once task (health.slots)
+            # when each exactly-once task last ran (health.slots; /api/status says where)
             "periodic": slots.last_runs(),
             "prometheus": {
                 "is_reachable": prom.is_reachable,
