@@ -9,13 +9,14 @@ caches the result with the charts.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 
 from django.utils import timezone
 
-from core import formatting
+from core import formatting, units
 from core.choices import Better, Unit
 from integrations.prometheus import QueryResult, Sample, Series
 
@@ -59,6 +60,7 @@ class Headline:
     spark: str = ""  # an SVG polyline's points
     spark_label: str = ""  # the sparkline in words, for screen readers
     problem: str = ""  # why there is no value: Prometheus's failure, or "no data"
+    series: int = 0  # how many series answer now (a chart draws the worst ten of them)
 
 
 def series_name(labels: dict[str, str], group_by: Sequence[str]) -> str:
@@ -83,7 +85,8 @@ def _summary(
 
 
 def _change(now: float, before: float, unit: str) -> tuple[str, float]:
-    """The change in words, and its size for the flat test (relative or in points)."""
+    """The change in words, and its size for the flat test: relative (in %), in points, or
+    for a change from zero in the display unit (0 to 40 ms is 40, not 0.04)."""
     if unit in IN_POINTS:
         points = (now - before) * (100 if unit == Unit.RATIO else 1)
         return f"{points:+.1f} pp", points
@@ -93,7 +96,9 @@ def _change(now: float, before: float, unit: str) -> tuple[str, float]:
     # from zero or across a sign: a relative change means nothing; say the difference
     difference = now - before
     sign = "+" if difference >= 0 else "-"
-    return f"{sign}{formatting.with_unit(abs(difference), unit)}", difference
+    return f"{sign}{formatting.with_unit(abs(difference), unit)}", units.to_display(
+        difference, unit
+    )
 
 
 def _tone(size: float, better: str) -> tuple[str, str]:
@@ -144,6 +149,11 @@ def _trend_points(
     return sorted(totals.items())
 
 
+def _finite(answer: QueryResult) -> QueryResult:
+    kept = tuple(s for s in answer.samples if math.isfinite(s.value))
+    return answer if len(kept) == len(answer.samples) else replace(answer, samples=kept)
+
+
 def _day(timestamp: float) -> str:
     moment = timezone.localtime(datetime.fromtimestamp(timestamp, UTC))
     return f"{moment:%b} {moment.day}, {moment:%H:%M}"
@@ -164,6 +174,9 @@ def headline(
     the range's series (for the sparkline)."""
     if not now.is_ok:
         return Headline(None, unit, at, problem=f"{now.failure}: {now.reason}")
+    # a ratio over no traffic is NaN: no value, not a change (range queries drop them too)
+    now = _finite(now)
+    before = _finite(before)
     if not now.samples:
         return Headline(None, unit, at, problem="no data now")
     value, how, follows = _summary(now.samples, unit, group_by)
@@ -180,15 +193,17 @@ def headline(
             same = [s for s in before.samples if series_name(s.labels, group_by) == follows]
             then = same[0].value if same else None
     points = _trend_points(trend, follows, group_by)
-    if then is None and points:
+    if then is None and not before.is_ok:
+        comparison = f"the value {range_key} ago could not be read ({before.failure})"
+    elif then is None and points:
         # Prometheus holds less than the range (a young history): compare with its oldest
         # point in the range, and say from when
         then = points[0][1]
         comparison = f"since {_day(points[0][0])}, the oldest data in range"
     change, arrow, tone = "", "", "neutral"
-    if then is None:
+    if then is None and before.is_ok:
         comparison = f"no value {range_key} ago to compare with"
-    else:
+    elif then is not None:
         change, size = _change(value, then, unit)
         arrow, tone = _tone(size, better)
         if arrow == "=":
@@ -213,4 +228,5 @@ def headline(
         parts=parts,
         spark=_spark(points),
         spark_label=spark_label,
+        series=len(now.samples),
     )

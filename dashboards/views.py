@@ -35,12 +35,12 @@ from django.views.decorators.http import require_GET
 
 from alerts.models import Check, StateChange, Threshold
 from core import caching, paging, permissions
-from core.choices import WORST_FIRST, State
+from core.choices import WORST_FIRST, Better, State
 from dashboards import headline as stat
 from dashboards import markers as events
 from integrations import prometheus
 from metrics import charts
-from metrics.models import Dashboard, Panel
+from metrics.models import Dashboard, Metric, Panel
 
 # Range choice: (seconds shown, step in seconds)
 RANGES = {
@@ -296,18 +296,18 @@ class _Trends:
             charts_data = [
                 _chart(
                     tile,
-                    result,
+                    (results[2 * i], results[2 * i + 1]),
                     bands.get(tile.panel.metric_id, []),
                     markers.get(tile.panel.metric_id, []),
                     _headline(
                         tile,
                         self.range_key,
                         self.end,
-                        result,
+                        results[2 * i],
                         (instants[2 * i], instants[2 * i + 1]),
                     ),
                 )
-                for i, (tile, result) in enumerate(zip(tiles, results, strict=True))
+                for i, tile in enumerate(tiles)
             ]
             caching.put(self.key, charts_data, prometheus.RANGE_CACHE_SECONDS)
         for tile, data in zip(tiles, charts_data, strict=True):
@@ -319,6 +319,39 @@ class _Trends:
             tile.latest, tile.headline = data.latest, data.headline
 
 
+def _no_others() -> prometheus.RangeResult:
+    return prometheus.RangeResult("")
+
+
+def _range_queries(
+    metric: Metric, start: float, end: float, step: int
+) -> tuple[Callable[[], prometheus.RangeResult], Callable[[], prometheus.RangeResult]]:
+    """A panel's two range queries: the series it draws, and the worst of the rest at each
+    time (the chart's "others" line). A metric grouped by pod or node may answer 1,000
+    series: Prometheus picks the ``charts.MAX_SERIES`` worst over the range itself (their
+    peak, ``@`` the range's end, so the set is the same at every step) and folds the rest
+    into one series, so the answer is a dozen series instead of 12 MB of them."""
+    if not metric.group_by:
+        return partial(prometheus.range_query, metric.query, start, end, step), _no_others
+    by = ", ".join(metric.group_by)
+    pick, fold, over = (
+        ("bottomk", "min", "min_over_time")
+        if metric.better == Better.UP
+        else ("topk", "max", "max_over_time")
+    )
+    aligned = step * (end // step)  # range_query's own end: the set is the range's worst
+    worst = (
+        f"{pick}({charts.MAX_SERIES}, {over}(({metric.query})[{int(end - start)}s:{step}s] "
+        f"@ {aligned:.0f}))"
+    )
+    drawn = f"({metric.query}) and on({by}) {worst}"
+    rest = f"{fold}(({metric.query}) unless on({by}) {worst})"
+    return (
+        partial(prometheus.range_query, drawn, start, end, step),
+        partial(prometheus.range_query, rest, start, end, step),
+    )
+
+
 def _start_trends(board: Dashboard, panels: list[Panel], range_key: str) -> _Trends:
     """The trends from the cache, or their range queries started on the query threads (in
     parallel, while the page reads the database)."""
@@ -328,8 +361,9 @@ def _start_trends(board: Dashboard, panels: list[Panel], range_key: str) -> _Tre
     trends = _Trends(key, range_key, end - seconds, end, cached=caching.get(key))
     if trends.cached is None:
         trends.queries = [
-            partial(prometheus.range_query, panel.metric.query, end - seconds, end, step)
+            query
             for panel in panels
+            for query in _range_queries(panel.metric, end - seconds, end, step)
         ]
         trends.instant_queries = [
             partial(prometheus.instant_query, panel.metric.query, at=at)
@@ -409,13 +443,15 @@ def _headline(
 
 def _chart(
     tile: Tile,
-    result: prometheus.RangeResult,
+    answers: tuple[prometheus.RangeResult, prometheus.RangeResult],
     bands: list[tuple[str, float, float]],
     markers: Sequence[events.Marker] = (),
     headline: stat.Headline | None = None,
 ) -> ChartData:
     """The tile's figure (or why there is none), the latest value of a single series, and
-    its headline."""
+    its headline. ``answers`` holds the drawn series and the rest folded into one
+    (``_range_queries``); the headline's answer now says how many series there are."""
+    result, rest = answers
     if not result.is_ok:
         return ChartData(None, f"{result.failure}: {result.reason}", False, None, headline)
     if not any(series.points for series in result.series):
@@ -430,6 +466,8 @@ def _chart(
         bands,
         [(m.at, m.kind, m.text, m.url) for m in markers],
         direction=direction,
+        others=rest.series[0] if rest.is_ok and rest.series else None,
+        series_total=headline.series if headline is not None else None,
     )
     latest = None
     if len(result.series) == 1 and result.series[0].points:

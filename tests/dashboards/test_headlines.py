@@ -154,3 +154,20 @@ def test_the_business_tiles_equal_prometheus_answer_for_the_same_expression(
     assert re.fullmatch(r"[\d,]+", shown["active_tenants_by_tier"])  # a count
     if "churn_rate" in shown:  # a day of the fresh demo may have no signups: no ratio
         assert shown["churn_rate"].endswith(" %")
+
+
+def test_a_ratio_over_no_traffic_is_no_value_not_a_change():
+    shown = stat(answer(float("nan")), answer(0.1), unit=Unit.RATIO)
+    assert shown.value is None and shown.problem == "no data now"
+
+
+def test_a_failed_look_back_is_said_as_such_not_as_a_short_history():
+    failed = QueryResult("q", failure="timeout", reason="no answer within 2s")
+    trend = (Series({}, ((1.0, 1.0), (2.0, 2.0))),)
+    shown = stat(answer(2), failed, trend=trend)
+    assert shown.change == "" and shown.comparison == "the value 7d ago could not be read (timeout)"
+
+
+def test_a_rise_from_zero_is_measured_in_the_display_unit():
+    shown = stat(answer(0.04), answer(0.0), unit=Unit.SECONDS, better=Better.DOWN)
+    assert shown.change == "+40 ms" and shown.tone == "bad"
