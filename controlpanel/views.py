@@ -6,6 +6,7 @@ from django.contrib import admin
 from django.contrib.auth.decorators import login_not_required
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
+from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET
 
 from checklists.models import ChecklistRun
@@ -57,6 +58,7 @@ def _who_may(exception: Exception | None) -> list[str]:
     return [*who, "Administrators"] if who else []
 
 
+@never_cache
 def refused(
     request: HttpRequest, exception: Exception | None = None, *, names_user: bool = False
 ) -> HttpResponse:

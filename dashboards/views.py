@@ -5,6 +5,7 @@ for half a minute, with the headlines' instant queries beside them."""
 
 from __future__ import annotations
 
+import re
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -576,7 +577,9 @@ def panel_table(request: HttpRequest, slug: str, metric: str) -> HttpResponse:
             "threshold__alert"
         )
         if data["q"]:
-            checks = checks.filter(signature__icontains=data["q"])
+            # in the labels' values only (the signature is key{name="value",…}): "pod" must
+            # not match every check by the label's name
+            checks = checks.filter(signature__iregex=f'="[^"]*{re.escape(data["q"])}')
         if data["state"] == "stale":
             checks = checks.filter(_stale_q())
         elif data["state"]:

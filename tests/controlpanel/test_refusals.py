@@ -27,7 +27,8 @@ def test_it_tells_business_staff_who_may_open_an_sre_dashboard(loaded, business_
     assert "Who may open it: <strong>SRE on call, Administrators</strong>" in page
     assert 'data-testid="refusal-user">business<' in page and "Business staff" in page
     assert 'href="/d/business-metrics"' in page  # what the role does open
-    assert 'data-testid="refusal-home"' in page
+    assert 'data-testid="refusal-home"' in page and 'data-testid="refusal-switch"' in page
+    assert "no-cache" in response["Cache-Control"]
 
 
 def test_it_names_the_roles_holding_the_permission_a_page_needs(loaded, business_client):

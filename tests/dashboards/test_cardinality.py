@@ -11,6 +11,7 @@ import pytest
 from django.core.management import call_command
 from django.utils import timezone
 
+from alerts.cycle import signature
 from alerts.models import Check, Threshold
 from core.choices import State
 
@@ -40,7 +41,7 @@ def pods(count: int, critical: int = 3, warning: int = 2, stale: int = 0) -> Non
             Check(
                 threshold=threshold,
                 labels=labels,
-                signature=f"pod_cpu{labels}",
+                signature=signature("pod_cpu", labels),
                 state=state,
                 value=99 - i * 0.01 if state != State.OK else 40 + (i % 50) / 10,
                 reason="test",
@@ -83,6 +84,15 @@ def test_a_few_checks_are_listed_without_a_summary(loaded, sre_client):
         .split("</article>")[0]
     )
     assert tile.count('data-testid="check"') == 4 and "state-counts" not in tile
+
+
+def test_the_label_search_reads_values_not_label_names(loaded, sre_client):
+    pods(30)
+    page = sre_client.get("/d/kubernetes-overview/pod_cpu?q=pod").content.decode()
+    assert "0 of 0" in page  # "pod" is every check's label name, no pod's name
+    page = sre_client.get("/d/kubernetes-overview/pod_cpu?q=BACKEND-001&per_page=30").content
+    assert "1–10 of 10" in page.decode()  # noqa: RUF001 - the pager's en dash
+    assert "option selected>30<" in page.decode()
 
 
 def test_the_table_filters_by_state_and_label_a_page_at_a_time(loaded, sre_client):
