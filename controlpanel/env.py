@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
+from urllib.parse import urlsplit
 
 from django.core.exceptions import ImproperlyConfigured
 
@@ -88,13 +89,27 @@ def env_urls(name: str, default: str) -> str:
     value = _raw(name)
     if value is None or value.strip() == "":
         return default
-    parts = [part.strip() for part in value.split(",") if part.strip()]
+    parts = [part.strip() for part in value.split(",")]
+    if not all(parts):
+        raise ImproperlyConfigured(
+            f"{name}={value!r} has an empty entry: give one URL, or several separated by "
+            "commas (http://a:9090,http://b:9090)."
+        )
     for part in parts:
-        if "://" not in part or not part.startswith("http"):
+        found = urlsplit(part)
+        if (
+            found.scheme.lower() not in ("http", "https")
+            or not found.netloc
+            or any(c.isspace() for c in part)
+            or found.query
+            or found.fragment
+        ):
             raise ImproperlyConfigured(
-                f"{name}: {part!r} is not an http(s) URL (expected http://host:port, "
+                f"{name}: {part!r} is not an http(s) base URL (expected http://host:port, "
                 "several separated by commas)."
             )
+    if len(set(parts)) != len(parts):
+        raise ImproperlyConfigured(f"{name}={value!r} names one URL twice.")
     return ",".join(part.rstrip("/") for part in parts)
 
 

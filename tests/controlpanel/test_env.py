@@ -3,7 +3,7 @@ from __future__ import annotations
 import pytest
 from django.core.exceptions import ImproperlyConfigured
 
-from controlpanel.env import env_bool, env_int, env_list, env_str, env_url
+from controlpanel.env import env_bool, env_int, env_list, env_str, env_url, env_urls
 
 
 @pytest.mark.parametrize(
@@ -81,3 +81,26 @@ def test_it_refuses_a_url_without_scheme(monkeypatch):
         env_url("PROMETHEUS_URL", "http://x")
     monkeypatch.setenv("PROMETHEUS_URL", "http://prom:9090/")
     assert env_url("PROMETHEUS_URL", "http://x") == "http://prom:9090"
+
+
+def test_it_reads_replicas_comma_separated(monkeypatch):
+    monkeypatch.setenv("PROMETHEUS_URL", " http://a:9090/ , HTTPS://b:9090")
+    assert env_urls("PROMETHEUS_URL", "x") == "http://a:9090,HTTPS://b:9090"
+
+
+@pytest.mark.parametrize(
+    "raw",
+    [
+        " , ",
+        "http://a:9090,",
+        "http://a:9090 http://b:9090",
+        "httpfoo://a:9090",
+        "a:9090",
+        "http://a:9090?query=up",
+        "http://a:9090,http://a:9090",
+    ],
+)
+def test_it_refuses_a_replica_list_it_cannot_use(monkeypatch, raw):
+    monkeypatch.setenv("PROMETHEUS_URL", raw)
+    with pytest.raises(ImproperlyConfigured, match="PROMETHEUS_URL"):
+        env_urls("PROMETHEUS_URL", "x")
