@@ -137,6 +137,20 @@ LEVEL_DASH = {"warning": "dot", "critical": "dash"}  # told apart without colour
 SEVERITY = {"warning": 1, "critical": 2}
 # Units whose axis starts at zero even without levels: bounded quantities read against zero.
 FROM_ZERO = ("percent", "ratio", "seconds", "duration")
+# Labels that name the thing a series is about, in the order a legend names them; others
+# (job, device, fstype) are left out of a name where these already tell the series apart.
+IDENTITY = (
+    "pod",
+    "instance",
+    "node",
+    "mountpoint",
+    "tenant_tier",
+    "endpoint",
+    "feature_name",
+    "namespace",
+    "container",
+    "service",
+)
 LEGEND_NAME_CHARS = 24  # two a row on the narrowest chart
 
 # Layout in pixels, so that labels can be kept apart and the chart grows with its legend.
@@ -167,13 +181,16 @@ def legend_names(label_sets: Sequence[dict[str, str]]) -> list[str]:
             names.append(", ".join(v for v in values if v))
         return names
 
-    # A job that differs only along with the instance (the one real node exporter beside
-    # the simulated nodes) says nothing the instance does not: left out while the names stay
-    # apart, so a short legend keeps the node's own name.
-    fewer = [k for k in differing if k != "job"]
-    shorter = named(fewer)
-    if "job" in differing and fewer and all(shorter) and len(set(shorter)) == len(label_sets):
-        differing = fewer
+    # A label that differs only along with another (the job or the device of the one real
+    # node exporter beside the simulated nodes) says nothing the other does not: left out
+    # while the names stay apart, so a short legend keeps the node's own name. The labels
+    # that name a thing (IDENTITY) are kept, and lead.
+    for key in sorted((k for k in differing if k not in IDENTITY), key=lambda k: k != "job"):
+        fewer = [k for k in differing if k != key]
+        shorter = named(fewer)
+        if fewer and all(shorter) and len(set(shorter)) == len(label_sets):
+            differing = fewer
+    differing.sort(key=lambda k: IDENTITY.index(k) if k in IDENTITY else len(IDENTITY))
     return named(differing)
 
 
@@ -360,6 +377,8 @@ def trend_figure(
     markers: Sequence[tuple[float, str, str, str]] = (),
     direction: str = "above",
     every_level: bool = False,
+    others: Series | None = None,
+    series_total: int | None = None,
 ) -> dict[str, Any]:
     """A line per series, a line per threshold level (``lines``), a shaded band behind the
     stretches spent in warning or critical (``bands`` holds (level, from, to), from the
@@ -370,7 +389,9 @@ def trend_figure(
       their colours from ``PALETTE``. Past ``MAX_SERIES`` the worst are drawn (highest peak,
       then latest value; lowest for ``direction="below"``) and the rest as one dimmed line,
       the worst of them at each time (nothing hidden went past it); ``layout.meta`` says
-      how many series there are and how many are drawn one by one.
+      how many series there are and how many are drawn one by one. A caller that asked
+      Prometheus for the worst series only passes the rest as ``others`` (already the worst
+      of them at each time) and ``series_total``.
     - A line whose scope picks one drawn series is drawn in that series' colour; an unscoped
       one (or one scoped to several series) in its level's colour; one scoped to no drawn
       series is hidden. Warning is dotted, critical dashed. Lines at the same value are drawn
@@ -386,10 +407,10 @@ def trend_figure(
     shown_unit = units.display_unit(unit)
     scale = shown_unit.scale
     every = [series for series in result.series if series.points]
-    total = len(every)
+    total = max(len(every), series_total or 0)
     rest: list[tuple[Series, tuple[float, ...]]] = []
     drawn = every
-    if total > MAX_SERIES:
+    if len(every) > MAX_SERIES:
         valued = [(series, tuple(map(itemgetter(1), series.points))) for series in every]
         valued.sort(key=lambda pair: _rank(pair[1], direction), reverse=True)
         drawn = [series for series, _ in valued[:MAX_SERIES]]
@@ -420,19 +441,23 @@ def trend_figure(
                 "showlegend": is_legend,
             }
         )
-    if rest:
-        others = f"others ({len(rest)} series, {'min' if direction == 'below' else 'max'})"
+    hidden = total - len(drawn)
+    others_points = (
+        _worst_by_time(rest, direction) if rest else others.points if others is not None else ()
+    )
+    if hidden > 0 and others_points:
+        word = f"others ({hidden:,} series, {'min' if direction == 'below' else 'max'})"
         data.append(
             {
                 "type": "scatter",
                 "mode": "lines",
-                "name": others,
+                "name": word,
                 "uid": "others",
-                **_xy(_worst_by_time(rest, direction), scale),
+                **_xy(others_points, scale),
                 "connectgaps": False,
                 "line": {"color": OTHERS_COLOUR, "width": 1.2},
                 "opacity": 0.8,
-                "hovertemplate": f"{hover}<extra>{others}</extra>",
+                "hovertemplate": f"{hover}<extra>{word}</extra>",
                 "showlegend": True,
             }
         )

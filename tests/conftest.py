@@ -230,3 +230,51 @@ def celery_broker(url: str) -> Iterator[None]:
         yield
     finally:
         use(settings.CELERY_BROKER_URL, settings.CELERY_RESULT_BACKEND)
+
+
+# --- the demo at real cardinality --------------------------------------------------------
+
+LARGE_PODS, LARGE_NODES = 1000, 100
+
+
+def _instant_value(prometheus: services.Service, expr: str) -> float:
+    url = f"{prometheus.url}/api/v1/query?{urllib.parse.urlencode({'query': expr})}"
+    with urllib.request.urlopen(url, timeout=10) as response:
+        result = json.load(response)["data"]["result"]
+    return float(result[0]["value"][1]) if result else 0.0
+
+
+@pytest.fixture(scope="session")
+def large_demo(tmp_path_factory: pytest.TempPathFactory) -> Iterator[services.Service]:
+    """The demo at 1,000 backend pods and 100 nodes (DEMO_PODS, DEMO_NODES), scraped every
+    2 s, once rate() has two samples of every pod (waited for, not slept on)."""
+    from demo import workload
+    from demo.model import ClusterSize
+
+    tmp = tmp_path_factory.mktemp("cardinality")
+    env = workload.DemoEnvironment(tmp / "state.json", size=ClusterSize(LARGE_PODS, LARGE_NODES))
+    port = services.free_port()
+    server = workload.serve(env, "127.0.0.1", port)
+    config = {
+        "global": {"scrape_interval": "2s", "scrape_timeout": "2s"},
+        "scrape_configs": [
+            {
+                "job_name": "demo",
+                "honor_labels": True,
+                "static_configs": [{"targets": [f"127.0.0.1:{port}"]}],
+            }
+        ],
+    }
+    prometheus = services.prometheus(tmp, yaml.safe_dump(config)).start()
+    try:
+        deadline = time.monotonic() + 90
+        expr = "count(count_over_time(container_cpu_usage_seconds_total[1m]) >= 2)"
+        # Redis and Neo4j run one pod each beside the backend's
+        while _instant_value(prometheus, expr) < LARGE_PODS + 2:
+            assert time.monotonic() < deadline, "Prometheus did not hold two samples a pod"
+            time.sleep(0.5)
+        yield prometheus
+    finally:
+        prometheus.stop()
+        server.shutdown()
+        env.stop()

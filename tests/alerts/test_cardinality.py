@@ -5,21 +5,15 @@ Prometheus asked each distinct question once."""
 from __future__ import annotations
 
 import json
-import time
 import urllib.parse
 import urllib.request
-from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
-import yaml
 from django.core.management import call_command
 
 from alerts.cycle import evaluate_cycle
 from alerts.models import Check, StateChange, Threshold
 from core.choices import State
-from demo import workload
-from demo.model import ClusterSize
 from tests import services
 
 pytestmark = [pytest.mark.services, pytest.mark.django_db]
@@ -34,38 +28,6 @@ def _value(prometheus: services.Service, expr: str) -> float:
     with urllib.request.urlopen(url, timeout=10) as response:
         result = json.load(response)["data"]["result"]
     return float(result[0]["value"][1]) if result else 0.0
-
-
-@pytest.fixture(scope="module")
-def large_demo(tmp_path_factory: pytest.TempPathFactory) -> Iterator[services.Service]:
-    """The demo at 1,000 pods and 100 nodes, scraped every 2 s, once rate() has two samples
-    of every pod (waited for, not slept on)."""
-    tmp: Path = tmp_path_factory.mktemp("cardinality")
-    env = workload.DemoEnvironment(tmp / "state.json", size=ClusterSize(PODS, NODES))
-    port = services.free_port()
-    server = workload.serve(env, "127.0.0.1", port)
-    config = {
-        "global": {"scrape_interval": "2s", "scrape_timeout": "2s"},
-        "scrape_configs": [
-            {
-                "job_name": "demo",
-                "honor_labels": True,
-                "static_configs": [{"targets": [f"127.0.0.1:{port}"]}],
-            }
-        ],
-    }
-    prometheus = services.prometheus(tmp, yaml.safe_dump(config)).start()
-    try:
-        deadline = time.monotonic() + 90
-        expr = "count(count_over_time(container_cpu_usage_seconds_total[1m]) >= 2)"
-        while _value(prometheus, expr) < ALL_PODS:
-            assert time.monotonic() < deadline, "Prometheus did not hold two samples a pod"
-            time.sleep(0.5)
-        yield prometheus
-    finally:
-        prometheus.stop()
-        server.shutdown()
-        env.stop()
 
 
 @pytest.fixture
