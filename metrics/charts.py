@@ -320,7 +320,8 @@ class _Level:
             f'<span style="color:{colour}">{html.escape(line.label, quote=False)}</span>'
             for line, colour in self.parts
         )
-        value = formatting.with_unit(self.parts[0][0].value, unit)
+        # exactly as the tuning form shows it ("1 %", "250 ms"), not rounded ("1.0 %")
+        value = formatting.exact_level(self.parts[0][0].value, unit, relative=False)
         return f'{words} <span style="color:{VALUE_COLOUR}">{value}</span>'
 
 
