@@ -110,14 +110,16 @@ def markers_by_metric(
     for note in (
         TuningNote.objects.filter(threshold__metric_id__in=metric_ids, at__gte=since, at__lte=until)
         .exclude(kind=TuningKind.NOTE)
-        .select_related("threshold", "author")
+        .select_related("threshold__metric", "author")
         .order_by("-at")[:LIMIT]
     ):
         assert note.threshold is not None
+        # in the metric's display unit, as the tuning history says it: "warning 200 ms → 250 ms"
         changed = ", ".join(
-            f"{name} {formatting.MISSING if was is None else was} → "
-            f"{formatting.MISSING if now is None else now}"
-            for name, was, now in note.diff()
+            f"{name} {was} → {now}"
+            for name, was, now in formatting.value_changes(
+                note.before, note.after, note.threshold.metric.unit
+            )
         )
         who = note.author.get_username() if note.author else "the playbook"
         add(

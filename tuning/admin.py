@@ -342,7 +342,8 @@ class ThresholdAdmin(admin.ModelAdmin):
         if outcome.series:
             unit = "percent" if threshold.relative_to else threshold.metric.unit
             result = prometheus.RangeResult(threshold.metric.query, tuple(outcome.series))
-            figure = charts.trend_figure(result, unit, lines)
+            # every level on the axis: the current and the proposed are compared
+            figure = charts.trend_figure(result, unit, lines, every_level=True)
             # proposed levels solid, current dashed
             for shape, line in zip(figure["layout"]["shapes"], lines, strict=True):
                 shape["line"]["dash"] = "dash" if line.name.startswith("current") else "solid"

@@ -127,7 +127,7 @@ def test_it_puts_every_kind_on_the_chart_it_concerns(events):
     assert kinds == {"state", "tuning", "run", "ack", "silence"}
     texts = " | ".join(marker.text for marker in found[error_rate])
     assert "OK → Warning at 1.4 %" in texts
-    assert "warning 1.0 → 2.0" in texts and "fired on every deploy" in texts
+    assert "warning 1 % → 2 %" in texts and "fired on every deploy" in texts
     assert "Scale the backend" in texts and "Succeeded" in texts
     assert "acknowledged by sre: on it" in texts
     assert f"{ALERT} silenced by sre: deploying the fix" in texts
