@@ -5,6 +5,7 @@ for half a minute, with the headlines' instant queries beside them."""
 
 from __future__ import annotations
 
+import math
 import re
 import time
 from collections.abc import Callable, Sequence
@@ -124,7 +125,8 @@ class Tile:
 
     @property
     def is_below_bad(self) -> bool:
-        return any(t.direction == "below" and not t.relative_to for t in self.thresholds)
+        """Low is the bad end (a hit rate): a crowded chart draws the lowest series."""
+        return bool(self.panel.metric.better == Better.UP)
 
     @property
     def series_total(self) -> int:
@@ -310,7 +312,10 @@ class _Trends:
                 )
                 for i, tile in enumerate(tiles)
             ]
-            caching.put(self.key, charts_data, prometheus.RANGE_CACHE_SECONDS)
+            # a chart Prometheus failed to answer is asked again soon, not shared for the
+            # whole half-minute
+            failed = any(data.error for data in charts_data)
+            caching.put(self.key, charts_data, 5 if failed else prometheus.RANGE_CACHE_SECONDS)
         for tile, data in zip(tiles, charts_data, strict=True):
             tile.figure, tile.chart_error, tile.is_chart_empty = (
                 data.figure,
@@ -318,6 +323,10 @@ class _Trends:
                 data.is_empty,
             )
             tile.latest, tile.headline = data.latest, data.headline
+
+
+# Points of a chart whose metric is grouped (by pod, node, tier): 120 across the range.
+CROWDED_POINTS = 120
 
 
 def _no_others() -> prometheus.RangeResult:
@@ -329,22 +338,22 @@ def _range_queries(
 ) -> tuple[Callable[[], prometheus.RangeResult], Callable[[], prometheus.RangeResult]]:
     """A panel's two range queries: the series it draws, and the worst of the rest at each
     time (the chart's "others" line). A metric grouped by pod or node may answer 1,000
-    series: Prometheus picks the ``charts.MAX_SERIES`` worst over the range itself (their
-    peak, ``@`` the range's end, so the set is the same at every step) and folds the rest
-    into one series, so the answer is a dozen series instead of 12 MB of them."""
+    series: Prometheus picks the ``charts.MAX_SERIES`` worst itself (the worst at the range's
+    end, ``@`` it, so the set is the same at every step and evaluated once) and folds the
+    rest into one series, so the answer is a dozen series instead of 12 MB of them. Ranking
+    by the peak over the range instead cost a subquery over every pod and step, past the
+    page's budget at 1,000 pods; a pod that peaked earlier still shows in the others line."""
     if not metric.group_by:
         return partial(prometheus.range_query, metric.query, start, end, step), _no_others
+    # Prometheus evaluates the query over every pod at every step to find and fold them:
+    # at most CROWDED_POINTS steps keep that inside a page's budget at 1,000 pods
+    step = max(step, math.ceil((end - start) / CROWDED_POINTS))
     by = ", ".join(metric.group_by)
-    pick, fold, over = (
-        ("bottomk", "min", "min_over_time")
-        if metric.better == Better.UP
-        else ("topk", "max", "max_over_time")
-    )
-    aligned = step * (end // step)  # range_query's own end: the set is the range's worst
-    worst = (
-        f"{pick}({charts.MAX_SERIES}, {over}(({metric.query})[{int(end - start)}s:{step}s] "
-        f"@ {aligned:.0f}))"
-    )
+    pick, fold = ("bottomk", "min") if metric.better == Better.UP else ("topk", "max")
+    aligned = step * (end // step)  # range_query's own end
+    # "@" takes a selector or a subquery: a one-step subquery is the value at that moment
+    now_value = f"last_over_time(({metric.query})[{step}s:{step}s] @ {aligned:.0f})"
+    worst = f"{pick}({charts.MAX_SERIES}, {now_value})"
     drawn = f"({metric.query}) and on({by}) {worst}"
     rest = f"{fold}(({metric.query}) unless on({by}) {worst})"
     return (
@@ -457,9 +466,9 @@ def _chart(
         return ChartData(None, f"{result.failure}: {result.reason}", False, None, headline)
     if not any(series.points for series in result.series):
         return ChartData(None, "", True, None, headline)
-    # the bad direction ranks which series a crowded chart draws (the highest when above
-    # is bad) and what its "others" line follows
-    direction = next((t.direction for t in tile.thresholds if not t.relative_to), "above")
+    # the bad end picks which series a crowded chart draws (the highest, or the lowest where
+    # a rise is good news) and what its "others" line follows, as ``_range_queries`` asks
+    direction = "below" if tile.is_below_bad else "above"
     figure = charts.trend_figure(
         result,
         tile.panel.metric.unit,
