@@ -70,7 +70,9 @@ def check_reachable(url: str | None = None, timeout: float | None = None) -> Rea
     # (one that hangs would cost every page its timeout); the others are asked at once.
     known_down = dict(asking_order.down(bases))
     to_probe = [base for base in bases if base not in known_down] or bases
-    probes = [partial(instant_query, "vector(1)", url=base, timeout=timeout) for base in to_probe]
+    probes: list[Callable[[], QueryResult]] = [
+        partial(instant_query, "vector(1)", url=base, timeout=timeout) for base in to_probe
+    ]
     answers = list(
         zip(to_probe, parallel(probes) if len(probes) > 1 else [probes[0]()], strict=True)
     )

@@ -267,3 +267,14 @@ def test_it_names_instances_without_their_common_port_and_domain():
     assert legend_names(ec2) == ["ip-10-0-1-7", "ip-10-0-1-8"]
     ips = [{"instance": f"10.0.0.{k}:9100"} for k in (1, 2)]
     assert legend_names(ips) == ["10.0.0.1", "10.0.0.2"]  # an address stays whole
+
+
+def test_the_labels_that_name_a_thing_lead_and_a_dependent_device_is_left_out():
+    names = legend_names(
+        [
+            {"device": "/dev/vda", "instance": "127.0.0.1:9110", "mountpoint": "/"},
+            {"device": "/dev/nvme0n1p1", "instance": "leanvibe-node-1", "mountpoint": "/"},
+            {"device": "/dev/nvme0n1p1", "instance": "leanvibe-node-2", "mountpoint": "/"},
+        ]
+    )
+    assert names == ["127.0.0.1:9110", "leanvibe-node-1", "leanvibe-node-2"]
