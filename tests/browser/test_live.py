@@ -7,6 +7,7 @@ or the session ended."""
 from __future__ import annotations
 
 import os
+import time
 
 import pytest
 from django.contrib.sessions.models import Session
@@ -155,7 +156,17 @@ def test_it_fetches_nothing_while_the_tab_is_hidden_and_catches_up_when_it_shows
     expect(page.get_by_test_id("nav-none-firing")).to_be_visible()
     set_hidden(page, False)  # the catch-up: at once, not at the next tick
     expect(page.get_by_test_id("nav-critical")).to_have_text("1 critical")
-    assert len(asked) == before + 1
+    # Playwright hands the page's request events to the test asynchronously: the region can
+    # be updated before its request is heard here, so wait for the event, then count
+    wait_for_requests(page, asked, before + 1)
+    assert len(asked) == before + 1, asked[before:]
+
+
+def wait_for_requests(page: Page, asked: list[str], count: int, seconds: float = 10) -> None:
+    """Until the test has heard ``count`` requests (events arrive while Playwright waits)."""
+    deadline = time.monotonic() + seconds
+    while len(asked) < count and time.monotonic() < deadline:
+        page.wait_for_timeout(50)
 
 
 def wait_for_round(page: Page, asked: list[str], count: int) -> None:
