@@ -157,7 +157,10 @@
         swap(fresh);
         follow(fresh);
         lastOk = new Date();
-        say("ok", "Updated " + clock(lastOk));
+        // A round that was already under way when the tab hid lands afterwards: it must not
+        // cover the pause with "Updated".
+        if (document.hidden) say("paused", "Paused while the tab is hidden; last updated " + clock(lastOk));
+        else say("ok", "Updated " + clock(lastOk));
         body.dispatchEvent(new CustomEvent("live:updated", {bubbles: true}));
       })
       .catch(function () {

@@ -142,6 +142,10 @@ def test_it_fetches_nothing_while_the_tab_is_hidden_and_catches_up_when_it_shows
     # intervals of the page's own time, not a wait of the test's.
     page.clock.install()
     page.goto("/runbooks/")
+    page.evaluate(
+        "window.__rounds = 0;"
+        " document.body.addEventListener('live:updated', () => { window.__rounds++; })"
+    )
     asked: list[str] = []
     page.on("request", lambda request: asked.append(request.url))
     page.clock.run_for(1100)
@@ -162,6 +166,25 @@ def test_it_fetches_nothing_while_the_tab_is_hidden_and_catches_up_when_it_shows
     assert len(asked) == before + 1, asked[before:]
 
 
+def test_a_round_that_lands_after_the_tab_hid_leaves_it_paused(page: Page, sre, fast):
+    log_in(page, "sre", PASSWORD)
+    page.goto("/runbooks/")
+    expect(page.get_by_test_id("live-status")).to_contain_text("Updated")
+
+    def hide_then_answer(route):
+        # The tab hides while this round's request is on its way; its answer comes after.
+        set_hidden(page, True)
+        route.continue_()
+
+    page.route("**/live/navigation", hide_then_answer, times=1)
+    page.evaluate(
+        "window.__rounds = 0;"
+        " document.body.addEventListener('live:updated', () => { window.__rounds++; })"
+    )
+    page.wait_for_function("() => window.__rounds >= 1", timeout=30_000)
+    expect(page.get_by_test_id("live-status")).to_contain_text("Paused while the tab is hidden")
+
+
 def wait_for_requests(page: Page, asked: list[str], count: int, seconds: float = 10) -> None:
     """Until the test has heard ``count`` requests (events arrive while Playwright waits)."""
     deadline = time.monotonic() + seconds
@@ -170,9 +193,10 @@ def wait_for_requests(page: Page, asked: list[str], count: int, seconds: float =
 
 
 def wait_for_round(page: Page, asked: list[str], count: int) -> None:
-    page.wait_for_function(
-        "() => document.querySelector('[data-testid=live-status]').dataset.state === 'ok'"
-    )
+    """Until ``count`` rounds have landed: the status reads "ok" before the first one, so it
+    cannot say a round is over (one still in flight could land after the tab hides)."""
+    page.wait_for_function("n => window.__rounds >= n", arg=count)
+    wait_for_requests(page, asked, count)
     assert len([url for url in asked if "/live/navigation" in url]) >= count, asked
 
 
