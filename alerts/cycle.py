@@ -4,12 +4,14 @@ the rules in ``alerts.evaluation``, store the states and a history row for every
 from __future__ import annotations
 
 import time
+import zlib
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
 from django.db import connection, transaction
 from django.db.models import Field, Max
+from django.db.models.functions import Mod
 
 from alerts.choices import TuningKind
 from alerts.evaluation import Reading, judge, relative_change
@@ -27,6 +29,29 @@ def signature(threshold_key: str, labels: dict[str, str]) -> str:
     return f"{threshold_key}{{{inner}}}"
 
 
+# A check's bucket is a hash of its signature, stored with it; a cycle split ``count`` ways
+# gives shard ``i`` the buckets ``b`` with ``b % count == i``.
+BUCKETS = 1024
+
+
+def bucket_of(sig: str) -> int:
+    return zlib.crc32(sig.encode()) % BUCKETS
+
+
+@dataclass(frozen=True)
+class Shard:
+    """One part of a cycle split ``count`` ways: the checks whose bucket falls to ``index``."""
+
+    index: int
+    count: int
+
+    def owns(self, sig: str) -> bool:
+        return bucket_of(sig) % self.count == self.index
+
+
+WHOLE = Shard(0, 1)
+
+
 @dataclass(frozen=True)
 class CycleResult:
     evaluated_at: float
@@ -38,6 +63,10 @@ class CycleResult:
     state_changes: list[StateChange] = field(default_factory=list, repr=False)
 
 
+# What the queries said, per threshold id: readings by group key, or ``FAILURE``.
+Readings = dict[int, dict[Any, Reading]]
+
+
 def evaluate_cycle(now: float | None = None) -> CycleResult:
     """Evaluate every threshold once: all distinct queries in parallel (current values, traffic
     guards, and the aligned past window of relative thresholds), then judge and store each
@@ -45,6 +74,15 @@ def evaluate_cycle(now: float | None = None) -> CycleResult:
     started = time.perf_counter()
     now = now if now is not None else time.time()
     thresholds = list(Threshold.objects.select_related("metric", "alert"))
+    readings, queries = read(thresholds, now)
+    checks, changes = judge_and_store(thresholds, readings, now, heartbeat=True)
+    return CycleResult(
+        now, checks, len(changes), queries, time.perf_counter() - started, state_changes=changes
+    )
+
+
+def read(thresholds: list[Threshold], now: float) -> tuple[Readings, int]:
+    """Every threshold's readings at ``now``, and how many distinct queries that took."""
     jobs: list[prometheus.Job] = []
     for threshold in thresholds:
         metric = threshold.metric
@@ -54,20 +92,40 @@ def evaluate_cycle(now: float | None = None) -> CycleResult:
         if threshold.relative_to:
             jobs.append((metric.query, now - duration_seconds(threshold.relative_to)))
     results = prometheus.instant_queries(jobs)
+    return {t.pk: _readings(t, results, now) for t in thresholds}, len(set(jobs))
+
+
+def judge_and_store(
+    thresholds: list[Threshold],
+    readings: Readings,
+    now: float,
+    *,
+    shard: Shard = WHOLE,
+    heartbeat: bool = False,
+) -> tuple[int, list[StateChange]]:
+    """Judge the checks of ``shard`` from ``readings`` and store them with a history row for
+    every change of state, in one transaction: (checks judged, the changes written)."""
     stamp = datetime.fromtimestamp(now, tz=UTC)
     to_save: list[Check] = []
     changes: list[StateChange] = []
     by_threshold: dict[int, dict[str, Check]] = {}
-    for existing in Check.objects.all():
+    known = Check.objects.filter(threshold__in=[t.pk for t in thresholds])
+    if shard.count > 1:
+        known = known.annotate(part=Mod("bucket", shard.count)).filter(part=shard.index)
+    for existing in known:
         by_threshold.setdefault(existing.threshold_id, {})[existing.signature] = existing
     edited = _last_edits()
     for threshold in thresholds:
-        readings = _readings(threshold, results, now)
-        known = by_threshold.get(threshold.pk, {})
-        for labels in _expected_series(threshold, readings, known):
+        these = readings.get(threshold.pk, {})
+        mine = by_threshold.get(threshold.pk, {})
+        for labels in _expected_series(threshold, these, mine):
             sig = signature(threshold.key, labels)
-            check = known.get(sig) or Check(threshold=threshold, labels=labels, signature=sig)
-            reading = readings.get(FAILURE) or readings.get(
+            if sig not in mine and shard.count > 1 and not shard.owns(sig):
+                continue
+            check = mine.get(sig) or Check(
+                threshold=threshold, labels=labels, signature=sig, bucket=bucket_of(sig)
+            )
+            reading = these.get(FAILURE) or these.get(
                 _group_key(labels, threshold), Reading(value=None)
             )
             previous = check.memory()
@@ -115,15 +173,53 @@ def evaluate_cycle(now: float | None = None) -> CycleResult:
         Check.objects.bulk_create([c for c in to_save if c.pk is None], batch_size=500)
         _update_checks([c for c in to_save if c.pk is not None], fields)
         StateChange.objects.bulk_create(changes)
-        health.record_heartbeat(health.EVALUATION_HEARTBEAT)
-    return CycleResult(
-        now,
-        len(to_save),
-        len(changes),
-        len(set(jobs)),
-        time.perf_counter() - started,
-        state_changes=changes,
-    )
+        if heartbeat:
+            health.record_heartbeat(health.EVALUATION_HEARTBEAT)
+    return len(to_save), changes
+
+
+def partition(thresholds: list[Threshold], readings: Readings, count: int) -> list[dict]:
+    """``readings`` split ``count`` ways by the bucket of each series' check, as JSON for the
+    shard tasks: ``{threshold id: {"failure": reading or None, "series": [[group key, value,
+    volume, error]]}}``. A failed query goes to every shard (each has checks to mark)."""
+    parts: list[dict] = [{} for _ in range(count)]
+    for threshold in thresholds:
+        these = readings.get(threshold.pk, {})
+        failure = these.get(FAILURE)
+        entries: list[dict[str, Any]] = [
+            {"failure": _dump(failure) if failure else None, "series": []} for _ in range(count)
+        ]
+        scope = dict(threshold.scope)
+        for key, reading in these.items():
+            if key == FAILURE:
+                continue
+            sig = signature(threshold.key, {**scope, **dict(key)})
+            entries[bucket_of(sig) % count]["series"].append([list(key), *_dump(reading)])
+        for part, entry in zip(parts, entries, strict=True):
+            part[str(threshold.pk)] = entry
+    return parts
+
+
+def unpartition(part: dict) -> Readings:
+    """One shard's readings back from ``partition``'s JSON."""
+    readings: Readings = {}
+    for threshold_id, entry in part.items():
+        these: dict[Any, Reading] = {}
+        if entry["failure"]:
+            these[FAILURE] = _load(entry["failure"])
+        for key, *reading in entry["series"]:
+            these[tuple((k, v) for k, v in key)] = _load(reading)
+        readings[int(threshold_id)] = these
+    return readings
+
+
+def _dump(reading: Reading) -> list:
+    return [reading.value, reading.volume, reading.sample_age, reading.error]
+
+
+def _load(values: list) -> Reading:
+    value, volume, sample_age, error = values
+    return Reading(value=value, volume=volume, sample_age=sample_age, error=error)
 
 
 GroupKey = tuple[tuple[str, str], ...]
@@ -203,14 +299,37 @@ def _expected_series(
 
 
 def _update_checks(checks: list[Check], fields: list[str]) -> None:
+    """Store ``fields`` of ``checks``. On PostgreSQL one ``UPDATE … FROM unnest(arrays)``, a
+    parameter per column: a statement a row (even prepared and pipelined) costs seconds at
+    100,000 checks, and so does a VALUES list of a parameter per cell (the driver parses the
+    statement's placeholders one by one). SQLite, in process, runs one prepared UPDATE for
+    all rows."""
     if not checks:
         return
     meta = Check._meta
     columns: list[Field[Any, Any]] = [meta.get_field(name) for name in fields]  # type: ignore[misc]
     quote = connection.ops.quote_name
+    table, pk = quote(meta.db_table), quote(meta.pk.column)
+    # Identifiers and types come from the model's own metadata, every value is a parameter.
+    if connection.vendor == "postgresql":
+        names = ", ".join([pk, *(quote(f.column) for f in columns)])
+        arrays = ", ".join(
+            f"%s::{f.db_type(connection)}[]"
+            for f in [meta.pk, *columns]  # type: ignore[list-item]
+        )
+        assignments = ", ".join(f"{quote(f.column)} = v.{quote(f.column)}" for f in columns)
+        sql = (
+            f"UPDATE {table} SET {assignments} FROM unnest({arrays}) AS v({names}) "  # noqa: S608
+            f"WHERE {table}.{pk} = v.{pk}"
+        )
+        params = [[c.pk for c in checks]] + [
+            [getattr(c, f.attname) for c in checks] for f in columns
+        ]
+        with connection.cursor() as cursor:
+            cursor.execute(sql, params)
+        return
     assignments = ", ".join(f"{quote(f.column)} = %s" for f in columns)
-    # Identifiers come from the model's own metadata, every value is a parameter.
-    sql = f"UPDATE {quote(meta.db_table)} SET {assignments} WHERE {quote(meta.pk.column)} = %s"  # noqa: S608
+    sql = f"UPDATE {table} SET {assignments} WHERE {pk} = %s"  # noqa: S608
     rows = [
         [f.get_db_prep_save(getattr(c, f.attname), connection) for f in columns] + [c.pk]
         for c in checks

@@ -90,6 +90,9 @@ class Check(models.Model):
     critical_since = models.FloatField(null=True, blank=True)
     evaluated_at = models.DateTimeField(null=True, blank=True)
     last_value_at = models.DateTimeField(null=True, blank=True)
+    # Which shard of a sharded cycle judges it: a hash of the signature (``alerts.cycle
+    # .bucket_of``), stored so that a shard reads only its own checks.
+    bucket = models.PositiveSmallIntegerField(default=0, db_index=True)
 
     class Meta:
         ordering = ["signature"]

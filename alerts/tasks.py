@@ -2,18 +2,23 @@
 
 from __future__ import annotations
 
+import dataclasses
 import logging
+import math
+import time
 from collections.abc import Sequence
 
+import celery
 from celery import shared_task
 from django.conf import settings
 from django.db import transaction
 
-from alerts import notify
+from alerts import cycle, notify
 from alerts.cycle import CycleResult, evaluate_cycle
-from alerts.models import StateChange
+from alerts.models import Check, StateChange, Threshold
 from alerts.rules_export import RuleFileRejected, write_rule_file
 from alerts.signals import states_changed
+from health import checks as health
 from health import slots
 from integrations import prometheus
 from notifications.models import NotificationChannel
@@ -28,23 +33,115 @@ EVALUATION_TASK = "evaluate-thresholds"
 def evaluate_thresholds() -> None:
     """Beat sends it every EVALUATION_INTERVAL; a message older than that expires unread.
     Exactly one cycle a tick, however many beats send it and workers receive it, and never one
-    beside a cycle that overran (``health.slots``)."""
-    with slots.exactly_once(EVALUATION_TASK, settings.EVALUATION_INTERVAL) as mine:
-        if mine:
-            run_cycle()
+    beside a cycle that overran (``health.slots``). A cycle over many series is split into
+    shard tasks that any worker may take (``start_cycle``); the last of them to finish joins
+    the cycle (``join_cycle``), which releases the tick."""
+    claimed = slots.claim(EVALUATION_TASK, settings.EVALUATION_INTERVAL)
+    if claimed is None:
+        logger.info(
+            "%s: this tick is another host's (or the last cycle has not finished)", EVALUATION_TASK
+        )
+        return
+    try:
+        if start_cycle(claimed):
+            return  # sharded: join_cycle releases the tick
+    except BaseException:
+        slots.finish(claimed)
+        raise
+    slots.finish(claimed)
+
+
+def start_cycle(claimed: slots.Claim) -> bool:
+    """Query Prometheus once for the whole cycle; then judge every check here, or, over many
+    series, split the readings by the checks' buckets and hand each part to a shard task
+    that any worker may take, joined by a chord. True when shards were sent."""
+    started = now = time.time()
+    thresholds = list(Threshold.objects.select_related("metric", "alert"))
+    readings, queries = cycle.read(thresholds, now)
+    count = shard_count(max(Check.objects.count(), sum(len(r) for r in readings.values())))
+    if count == 1:
+        _, changes = cycle.judge_and_store(thresholds, readings, now, heartbeat=True)
+        act_on(changes)
+        return False
+    parts = cycle.partition(thresholds, readings, count)
+    del readings  # the parts hold it now, the shards' messages next
+    header = [evaluate_shard.s(now, index, count, part) for index, part in enumerate(parts)]
+    join = join_cycle.s(
+        now=now, claim=dataclasses.asdict(claimed), started=started, queries=queries
+    )
+    celery.chord(header)(join)
+    return True
+
+
+def shard_count(series: int) -> int:
+    """How many shard tasks a cycle over ``series`` series is split into: one per
+    EVALUATION_SHARD_SERIES, at most EVALUATION_MAX_SHARDS (about the number of worker
+    processes: more shards than workers only queue up, each with its own transaction)."""
+    wanted = math.ceil(series / settings.EVALUATION_SHARD_SERIES)
+    return max(1, min(settings.EVALUATION_MAX_SHARDS, wanted))
+
+
+@shared_task(name="alerts.tasks.evaluate_shard")
+def evaluate_shard(now: float, index: int, count: int, part: dict) -> dict:
+    """One shard of a cycle: judge and store its checks from the readings it was handed, then
+    queue its changes' notifications and tell the apps above (each change is in exactly one
+    shard). It returns what it did, or its error, for ``join_cycle``: an error does not stop
+    the other shards, nor the join."""
+    try:
+        readings = cycle.unpartition(part)
+        thresholds = list(
+            Threshold.objects.select_related("metric", "alert").filter(pk__in=readings)
+        )
+        checks, changes = cycle.judge_and_store(
+            thresholds, readings, now, shard=cycle.Shard(index, count)
+        )
+        act_on(changes)
+    except Exception as exc:  # the join reports it; the next cycle tries again
+        logger.exception("shard %d of %d of the cycle at %s failed", index + 1, count, now)
+        return {"checks": 0, "changes": 0, "error": f"{type(exc).__name__}: {exc}"}
+    return {"checks": checks, "changes": len(changes), "error": ""}
+
+
+@shared_task(name="alerts.tasks.join_cycle", ignore_result=True)
+def join_cycle(
+    results: list[dict], *, now: float, claim: dict, started: float, queries: int
+) -> None:
+    """After the last shard: the evaluation heartbeat (only when every shard succeeded: a shard
+    that keeps failing is for the self-monitoring to see), and the tick released."""
+    errors = [r["error"] for r in results if r["error"]]
+    checks = sum(r["checks"] for r in results)
+    changes = sum(r["changes"] for r in results)
+    if errors:
+        logger.error(
+            "the cycle at %s: %d of %d shards failed: %s", now, len(errors), len(results), errors
+        )
+    else:
+        health.record_heartbeat(health.EVALUATION_HEARTBEAT)
+    slots.finish(slots.Claim(**claim))
+    logger.info(
+        "cycle at %s: %d checks, %d changes, %d queries, %d shards, %.2f s",
+        now,
+        checks,
+        changes,
+        queries,
+        len(results),
+        time.time() - started,
+    )
 
 
 def run_cycle() -> CycleResult:
     """One evaluation cycle, then the messages its changes deserve, queued for a worker, and
     the changes told to the apps above (``alerts.signals.states_changed``: incidents)."""
     result = evaluate_cycle()
-    queue_notifications(result.state_changes)
-    for receiver, outcome in states_changed.send_robust(
-        sender=CycleResult, changes=result.state_changes
-    ):
+    act_on(result.state_changes)
+    return result
+
+
+def act_on(changes: list[StateChange]) -> None:
+    queue_notifications(changes)
+    for receiver, outcome in states_changed.send_robust(sender=CycleResult, changes=changes):
         if isinstance(outcome, Exception):
             logger.error("%s failed on the cycle's changes", receiver, exc_info=outcome)
-    return result
 
 
 def queue_notifications(changes: Sequence[StateChange]) -> None:

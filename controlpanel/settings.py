@@ -285,6 +285,11 @@ CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
 HEARTBEAT_INTERVAL = env_int("HEARTBEAT_INTERVAL", 30, minimum=1)
 # Seconds between evaluation cycles (15 in the demo stack).
 EVALUATION_INTERVAL = env_int("EVALUATION_INTERVAL", 60, minimum=5)
+# A cycle over many series is split into shard tasks, one per EVALUATION_SHARD_SERIES checks
+# and at most EVALUATION_MAX_SHARDS (about the number of worker processes), which any worker
+# takes and the last of which joins the cycle (``alerts.tasks``).
+EVALUATION_SHARD_SERIES = env_int("EVALUATION_SHARD_SERIES", 2500, minimum=1)
+EVALUATION_MAX_SHARDS = env_int("EVALUATION_MAX_SHARDS", 8, minimum=1, maximum=64)
 # Seconds between refreshes of every live region of a page (static/js/live.js): the tiles,
 # charts, lists and the navigation's counts. Shared by every page so that one request a round
 # refreshes them all; the answers that cost Prometheus are cached and shared between viewers.

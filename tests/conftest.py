@@ -209,7 +209,7 @@ def pytest_report_header(config: pytest.Config) -> str:
 @contextmanager
 def celery_broker(url: str) -> Iterator[None]:
     """The Celery app publishes to ``url`` (and keeps results there) for the block. Its
-    connection pools are dropped on the way in and out: an earlier eager or published task
+    connection pools and result backend are dropped on the way in and out: an earlier eager or published task
     leaves a pool bound to the broker of that moment, which a changed ``broker_url`` alone
     does not replace. The database is flushed on the way in: a message an earlier test left
     unconsumed there must not reach this block's worker."""
@@ -221,6 +221,9 @@ def celery_broker(url: str) -> Iterator[None]:
         app.conf.broker_url, app.conf.result_backend = broker, backend
         app._pool = None
         app.amqp._producer_pool = None
+        # and the result backend (a chord's join counts on it), cached once used
+        app._backend_cache = None
+        vars(app._local).pop("backend", None)
 
     # Callers pass a test server's URL (a free port); never flush the developer's stack.
     if urllib.parse.urlsplit(url).port not in (None, 6379):

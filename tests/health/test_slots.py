@@ -83,7 +83,7 @@ def test_an_error_in_the_run_still_frees_the_next_tick():
 
 def test_the_evaluation_task_runs_one_cycle_a_tick(monkeypatch):
     cycles = []
-    monkeypatch.setattr(alert_tasks, "run_cycle", lambda: cycles.append(1))
+    monkeypatch.setattr(alert_tasks, "start_cycle", lambda claimed: cycles.append(1))
     for _ in range(3):  # three beats, or a beat and two redeliveries
         alert_tasks.evaluate_thresholds()
     assert cycles == [1]
@@ -92,7 +92,7 @@ def test_the_evaluation_task_runs_one_cycle_a_tick(monkeypatch):
 
 
 def test_the_status_api_says_which_host_ran_the_last_cycle(client, sre_client, monkeypatch):
-    monkeypatch.setattr(alert_tasks, "run_cycle", lambda: None)
+    monkeypatch.setattr(alert_tasks, "start_cycle", lambda claimed: False)
     alert_tasks.evaluate_thresholds()
     periodic = sre_client.get("/api/status").json()["periodic"]
     assert periodic[alert_tasks.EVALUATION_TASK]["host"] == slots.host()
