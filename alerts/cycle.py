@@ -11,7 +11,6 @@ from typing import Any
 
 from django.db import connection, transaction
 from django.db.models import Field, Max
-from django.db.models.functions import Mod
 
 from alerts.choices import TuningKind
 from alerts.evaluation import Reading, judge, relative_change
@@ -47,6 +46,9 @@ class Shard:
 
     def owns(self, sig: str) -> bool:
         return bucket_of(sig) % self.count == self.index
+
+    def buckets(self) -> list[int]:
+        return list(range(self.index, BUCKETS, self.count))
 
 
 WHOLE = Shard(0, 1)
@@ -111,7 +113,8 @@ def judge_and_store(
     by_threshold: dict[int, dict[str, Check]] = {}
     known = Check.objects.filter(threshold__in=[t.pk for t in thresholds])
     if shard.count > 1:
-        known = known.annotate(part=Mod("bucket", shard.count)).filter(part=shard.index)
+        # the buckets as a list, not ``bucket % count``: the index on bucket then answers
+        known = known.filter(bucket__in=shard.buckets())
     for existing in known:
         by_threshold.setdefault(existing.threshold_id, {})[existing.signature] = existing
     edited = _last_edits()
