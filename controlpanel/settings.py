@@ -288,7 +288,7 @@ EVALUATION_INTERVAL = env_int("EVALUATION_INTERVAL", 60, minimum=5)
 # A cycle over many series is split into shard tasks, one per EVALUATION_SHARD_SERIES checks
 # and at most EVALUATION_MAX_SHARDS (about the number of worker processes), which any worker
 # takes and the last of which joins the cycle (``alerts.tasks``).
-EVALUATION_SHARD_SERIES = env_int("EVALUATION_SHARD_SERIES", 2500, minimum=1)
+EVALUATION_SHARD_SERIES = env_int("EVALUATION_SHARD_SERIES", 5000, minimum=1)
 EVALUATION_MAX_SHARDS = env_int("EVALUATION_MAX_SHARDS", 8, minimum=1, maximum=64)
 # Seconds between refreshes of every live region of a page (static/js/live.js): the tiles,
 # charts, lists and the navigation's counts. Shared by every page so that one request a round
