@@ -3,8 +3,9 @@ the rules in ``alerts.evaluation``, store the states and a history row for every
 
 from __future__ import annotations
 
+import hashlib
+import json
 import time
-import zlib
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -14,7 +15,7 @@ from django.db.models import Field, Max
 
 from alerts.choices import TuningKind
 from alerts.evaluation import Reading, judge, relative_change
-from alerts.models import Check, StateChange, Threshold, TuningNote
+from alerts.models import BUCKETS, Check, StateChange, Threshold, TuningNote, bucket_of
 from core.choices import State
 from core.promql import duration_seconds
 from health import checks as health
@@ -26,15 +27,6 @@ FAILURE = "failure"  # the readings key of a threshold whose query failed
 def signature(threshold_key: str, labels: dict[str, str]) -> str:
     inner = ",".join(f'{k}="{v}"' for k, v in sorted(labels.items()))
     return f"{threshold_key}{{{inner}}}"
-
-
-# A check's bucket is a hash of its signature, stored with it; a cycle split ``count`` ways
-# gives shard ``i`` the buckets ``b`` with ``b % count == i``.
-BUCKETS = 1024
-
-
-def bucket_of(sig: str) -> int:
-    return zlib.crc32(sig.encode()) % BUCKETS
 
 
 @dataclass(frozen=True)
@@ -199,15 +191,37 @@ def partition(thresholds: list[Threshold], readings: Readings, count: int) -> li
             sig = signature(threshold.key, {**scope, **dict(key)})
             entries[bucket_of(sig) % count]["series"].append([list(key), *_dump(reading)])
         for part, entry in zip(parts, entries, strict=True):
+            entry["shape"] = shape_of(threshold)
             part[str(threshold.pk)] = entry
     return parts
+
+
+def shape_of(threshold: Threshold) -> str:
+    """What the readings of a threshold depend on (its queries, scope, grouping, baseline and
+    key, which names its checks), as a short digest: a shard judges a threshold only when it
+    has the shape its readings were taken for. Its levels may have changed: they apply."""
+    metric = threshold.metric
+    fields = [
+        threshold.key,
+        threshold.scope,
+        threshold.relative_to,
+        metric.query,
+        metric.volume_query,
+        metric.group_by,
+    ]
+    return hashlib.sha256(json.dumps(fields, sort_keys=True).encode()).hexdigest()[:16]
+
+
+def shape_in(part: dict, threshold_id: int) -> str:
+    """The shape a threshold had when the readings of ``part`` were taken."""
+    return str(part.get(str(threshold_id), {}).get("shape", ""))
 
 
 def unpartition(part: dict) -> Readings:
     """One shard's readings back from ``partition``'s JSON."""
     readings: Readings = {}
     for threshold_id, entry in part.items():
-        these: dict[Any, Reading] = {}
+        these: dict[Any, Reading] = {}  # "shape": see shape_in
         if entry["failure"]:
             these[FAILURE] = _load(entry["failure"])
         for key, *reading in entry["series"]:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import zlib
 from typing import Any
 
 from django.conf import settings
@@ -74,6 +75,15 @@ class Threshold(models.Model):
         )
 
 
+# A check's bucket is a hash of its signature, stored with it; a cycle split ``count`` ways
+# gives shard ``i`` the buckets ``b`` with ``b % count == i`` (``alerts.cycle.Shard``).
+BUCKETS = 1024
+
+
+def bucket_of(sig: str) -> int:
+    return zlib.crc32(sig.encode()) % BUCKETS
+
+
 class Check(models.Model):
     """One thing evaluated: a threshold on one series (its labels), with its current state.
     The series of a scoped threshold exists as a check even when Prometheus returns nothing
@@ -90,8 +100,8 @@ class Check(models.Model):
     critical_since = models.FloatField(null=True, blank=True)
     evaluated_at = models.DateTimeField(null=True, blank=True)
     last_value_at = models.DateTimeField(null=True, blank=True)
-    # Which shard of a sharded cycle judges it: a hash of the signature (``alerts.cycle
-    # .bucket_of``), stored so that a shard reads only its own checks.
+    # Which shard of a sharded cycle judges it: a hash of the signature (``bucket_of``, set by
+    # save() and by the cycle's bulk create), stored so that a shard reads only its own checks.
     bucket = models.PositiveSmallIntegerField(default=0, db_index=True)
 
     class Meta:
@@ -99,6 +109,10 @@ class Check(models.Model):
 
     def __str__(self) -> str:
         return self.signature
+
+    def save(self, *args: Any, **kwargs: Any) -> None:
+        self.bucket = bucket_of(self.signature)  # however the check was made
+        super().save(*args, **kwargs)
 
     def memory(self) -> Memory:
         return Memory(

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-import dataclasses
 import logging
 import math
 import time
 from collections.abc import Sequence
+from datetime import timedelta
 
 import celery
 from celery import shared_task
@@ -65,10 +65,17 @@ def start_cycle(claimed: slots.Claim) -> bool:
         return False
     parts = cycle.partition(thresholds, readings, count)
     del readings  # the parts hold it now, the shards' messages next
-    header = [evaluate_shard.s(now, index, count, part) for index, part in enumerate(parts)]
-    join = join_cycle.s(
-        now=now, claim=dataclasses.asdict(claimed), started=started, queries=queries
+    claim = claimed.as_json()
+    # A shard not started before the tick's lease ends is the next tick's business: its
+    # message expires unread (and a shard that starts renews the lease, see evaluate_shard).
+    expires = claimed.claimed_at + timedelta(
+        seconds=slots.lease_seconds(settings.EVALUATION_INTERVAL)
     )
+    header = [
+        evaluate_shard.s(now, index, count, part, claim).set(expires=expires)
+        for index, part in enumerate(parts)
+    ]
+    join = join_cycle.s(now=now, claim=claim, started=started, queries=queries)
     celery.chord(header)(join)
     return True
 
@@ -81,48 +88,71 @@ def shard_count(series: int) -> int:
     return max(1, min(settings.EVALUATION_MAX_SHARDS, wanted))
 
 
-@shared_task(name="alerts.tasks.evaluate_shard")
-def evaluate_shard(now: float, index: int, count: int, part: dict) -> dict:
-    """One shard of a cycle: judge and store its checks from the readings it was handed, then
-    queue its changes' notifications and tell the apps above (each change is in exactly one
-    shard). It returns what it did, or its error, for ``join_cycle``: an error does not stop
-    the other shards, nor the join."""
+@shared_task(name="alerts.tasks.evaluate_shard", ignore_result=False)
+def evaluate_shard(now: float, index: int, count: int, part: dict, claim: dict) -> dict:
+    """One shard of a cycle: judge and store its checks from the readings it was handed and
+    queue its changes' notifications (each change is in exactly one shard). It first renews
+    the tick's lease for as long as a task may run: a shard whose tick is over (its lease
+    ended and the next cycle may be judging the same checks, or the cycle was released after
+    a failed dispatch) does nothing. It returns what it did, or its error, for ``join_cycle``:
+    an error does not stop the other shards, nor the join."""
+    if not slots.renew(slots.Claim.from_json(claim), settings.CELERY_TASK_TIME_LIMIT + 10):
+        logger.warning(
+            "shard %d of %d of the cycle at %s: its tick is over, skipped", index + 1, count, now
+        )
+        return {"checks": 0, "changes": [], "error": "its tick was over before it started"}
     try:
         readings = cycle.unpartition(part)
-        thresholds = list(
-            Threshold.objects.select_related("metric", "alert").filter(pk__in=readings)
-        )
+        thresholds = [
+            t
+            for t in Threshold.objects.select_related("metric", "alert").filter(pk__in=readings)
+            # edited since the readings were taken (another query, scope or grouping): judged
+            # by the next cycle, with readings of its own
+            if cycle.shape_of(t) == cycle.shape_in(part, t.pk)
+        ]
         checks, changes = cycle.judge_and_store(
             thresholds, readings, now, shard=cycle.Shard(index, count)
         )
-        act_on(changes)
+        queue_notifications(changes)
     except Exception as exc:  # the join reports it; the next cycle tries again
         logger.exception("shard %d of %d of the cycle at %s failed", index + 1, count, now)
-        return {"checks": 0, "changes": 0, "error": f"{type(exc).__name__}: {exc}"}
-    return {"checks": checks, "changes": len(changes), "error": ""}
+        return {"checks": 0, "changes": [], "error": f"{type(exc).__name__}: {exc}"}
+    return {"checks": checks, "changes": [c.pk for c in changes], "error": ""}
 
 
 @shared_task(name="alerts.tasks.join_cycle", ignore_result=True)
 def join_cycle(
     results: list[dict], *, now: float, claim: dict, started: float, queries: int
 ) -> None:
-    """After the last shard: the evaluation heartbeat (only when every shard succeeded: a shard
-    that keeps failing is for the self-monitoring to see), and the tick released."""
+    """After the last shard: the cycle's changes told to the apps above, once for the whole
+    cycle as an unsplit cycle tells them (incidents group one outage's breaches into one
+    incident: shards telling theirs at the same moment would each open one); then the tick
+    released, and the evaluation heartbeat, only when every shard succeeded and the tick was
+    still this cycle's (a shard that keeps failing, or cycles that overrun their lease, are
+    for the self-monitoring to see)."""
     errors = [r["error"] for r in results if r["error"]]
-    checks = sum(r["checks"] for r in results)
-    changes = sum(r["changes"] for r in results)
+    ids = [pk for r in results for pk in r["changes"]]
+    changes = [
+        change
+        for start in range(0, len(ids), 500)
+        for change in StateChange.objects.filter(pk__in=ids[start : start + 500])
+    ]
+    changes.sort(key=lambda c: c.pk)
+    tell(changes)
+    held = slots.finish(slots.Claim.from_json(claim))
     if errors:
         logger.error(
             "the cycle at %s: %d of %d shards failed: %s", now, len(errors), len(results), errors
         )
+    elif not held:
+        logger.error("the cycle at %s outlived its tick's lease: another cycle has the task", now)
     else:
         health.record_heartbeat(health.EVALUATION_HEARTBEAT)
-    slots.finish(slots.Claim(**claim))
     logger.info(
         "cycle at %s: %d checks, %d changes, %d queries, %d shards, %.2f s",
         now,
-        checks,
-        changes,
+        sum(r["checks"] for r in results),
+        len(changes),
         queries,
         len(results),
         time.time() - started,
@@ -139,6 +169,11 @@ def run_cycle() -> CycleResult:
 
 def act_on(changes: list[StateChange]) -> None:
     queue_notifications(changes)
+    tell(changes)
+
+
+def tell(changes: list[StateChange]) -> None:
+    """The cycle's changes to the apps above (``alerts.signals.states_changed``)."""
     for receiver, outcome in states_changed.send_robust(sender=CycleResult, changes=changes):
         if isinstance(outcome, Exception):
             logger.error("%s failed on the cycle's changes", receiver, exc_info=outcome)

@@ -28,11 +28,12 @@ import os
 import socket
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from datetime import UTC, datetime, timedelta
 
 from django.conf import settings
-from django.db.models import Q
+from django.db.models import F, Q, QuerySet, Value
+from django.db.models.functions import Greatest
 from django.utils import timezone
 
 from health.models import TaskSlot
@@ -49,9 +50,31 @@ def host() -> str:
 
 @dataclass(frozen=True)
 class Claim:
+    """One claim of a tick. ``claimed_at`` tells it from a later claim of the same host (the
+    next tick, taken over after this one's lease ended)."""
+
     task: str
     slot: int
     host: str
+    claimed_at: datetime
+
+    def as_json(self) -> dict[str, object]:
+        return {**asdict(self), "claimed_at": self.claimed_at.isoformat()}
+
+    @classmethod
+    def from_json(cls, data: dict) -> Claim:
+        return cls(**{**data, "claimed_at": datetime.fromisoformat(data["claimed_at"])})
+
+    def _row(self) -> QuerySet[TaskSlot]:
+        return TaskSlot.objects.filter(
+            task=self.task, slot=self.slot, host=self.host, claimed_at=self.claimed_at
+        )
+
+
+def lease_seconds(interval: float) -> float:
+    """How long a claim holds its task: two intervals, and never less than Celery's hard time
+    limit (a run is never joined while it may still be running)."""
+    return max(2 * interval, settings.CELERY_TASK_TIME_LIMIT + 10)
 
 
 def claim(
@@ -66,7 +89,7 @@ def claim(
         defaults={"slot": -1, "claimed_at": EPOCH, "lease_until": EPOCH, "finished_at": EPOCH},
     )
     me = host()
-    held = lease if lease is not None else max(2 * interval, settings.CELERY_TASK_TIME_LIMIT + 10)
+    held = lease if lease is not None else lease_seconds(interval)
     ahead = now + timedelta(seconds=interval)  # a claim later than this is a clock's mistake
     if TaskSlot.objects.filter(task=task, claimed_at__gt=ahead).exists():
         log.warning("%s: the last claim is in the future (a clock ran ahead): taking it", task)
@@ -83,12 +106,27 @@ def claim(
             finished_at=None,
         )
     )
-    return Claim(task, slot, me) if updated else None
+    return Claim(task, slot, me, now) if updated else None
 
 
-def finish(done: Claim, now: datetime | None = None) -> None:
-    TaskSlot.objects.filter(task=done.task, slot=done.slot, host=done.host).update(
-        finished_at=now or timezone.now()
+def finish(done: Claim, now: datetime | None = None) -> bool:
+    """Release the tick; False when it was no longer this claim's (its lease ended and
+    another run took the task: the caller's work overran)."""
+    return bool(
+        done._row().filter(finished_at__isnull=True).update(finished_at=now or timezone.now())
+    )
+
+
+def renew(held: Claim, seconds: float, now: datetime | None = None) -> bool:
+    """Keep the tick for another ``seconds`` of work that belongs to it (a shard of a split
+    cycle, which may wait in the queue behind others); False when the claim is over (finished,
+    its lease ended, or another run took it), and the work must not be done."""
+    now = now or timezone.now()
+    until = now + timedelta(seconds=seconds)
+    return bool(
+        held._row()
+        .filter(finished_at__isnull=True, lease_until__gt=now)
+        .update(lease_until=Greatest(F("lease_until"), Value(until)))
     )
 
 

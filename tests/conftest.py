@@ -209,30 +209,40 @@ def pytest_report_header(config: pytest.Config) -> str:
 @contextmanager
 def celery_broker(url: str) -> Iterator[None]:
     """The Celery app publishes to ``url`` (and keeps results there) for the block. Its
-    connection pools and result backend are dropped on the way in and out: an earlier eager or published task
-    leaves a pool bound to the broker of that moment, which a changed ``broker_url`` alone
-    does not replace. The database is flushed on the way in: a message an earlier test left
-    unconsumed there must not reach this block's worker."""
+    connection pools and result backend are dropped on the way in and out: an earlier eager
+    or published task leaves a pool bound to the broker of that moment, which a changed
+    ``broker_url`` alone does not replace. The database is flushed on the way in: a message
+    an earlier test left unconsumed there must not reach this block's worker."""
     from django.conf import settings
 
     from controlpanel.celery import app
 
-    def use(broker: str, backend: str) -> None:
+    def use(broker: str, backend: str, *, shared: bool) -> None:
         app.conf.broker_url, app.conf.result_backend = broker, backend
         app._pool = None
         app.amqp._producer_pool = None
-        # and the result backend (a chord's join counts on it), cached once used
+        # And the result backend (a chord's join counts on it), cached once used. Shared by
+        # the threads for the block (a test worker's among them), so that on the way out the
+        # subscriptions its chords made to their results can be closed and forgotten: else a
+        # result collected later retries for 20 s against the stopped Redis.
+        old = app._backend_cache
+        consumer = getattr(old, "result_consumer", None)
+        if consumer is not None and getattr(consumer, "_pubsub", None) is not None:
+            consumer.stop()
+            consumer._pubsub = None
+            consumer.subscribed_to.clear()
+        app.conf.result_backend_thread_safe = shared
         app._backend_cache = None
         vars(app._local).pop("backend", None)
 
     # Callers pass a test server's URL (a free port); never flush the developer's stack.
     if urllib.parse.urlsplit(url).port not in (None, 6379):
         redis.Redis.from_url(url).flushdb()
-    use(url, url)
+    use(url, url, shared=True)
     try:
         yield
     finally:
-        use(settings.CELERY_BROKER_URL, settings.CELERY_RESULT_BACKEND)
+        use(settings.CELERY_BROKER_URL, settings.CELERY_RESULT_BACKEND, shared=False)
 
 
 # --- the demo at real cardinality --------------------------------------------------------

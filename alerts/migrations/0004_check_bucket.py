@@ -5,7 +5,7 @@ import zlib
 
 from django.db import migrations, models
 
-BUCKETS = 1024  # alerts.cycle.BUCKETS, frozen here as a migration must be
+BUCKETS = 1024  # alerts.models.BUCKETS, frozen here as a migration must be
 
 
 def fill_buckets(apps, schema_editor):

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import time
 from collections import Counter
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from celery.contrib.testing.worker import start_worker
@@ -16,9 +17,12 @@ from alerts import cycle
 from alerts import tasks as alert_tasks
 from alerts.evaluation import Reading
 from alerts.models import Check, StateChange, Threshold
+from alerts.signals import states_changed
 from controlpanel.celery import app
+from health import slots
 from health.checks import EVALUATION_HEARTBEAT
 from health.models import Heartbeat, TaskSlot
+from metrics.models import Metric
 from tests.conftest import celery_broker
 
 pytestmark = [pytest.mark.services]
@@ -37,7 +41,7 @@ def stored() -> dict[str, tuple[str, float | None, str]]:
 
 
 def test_the_buckets_of_a_partition_cover_every_series_once():
-    threshold = Threshold(pk=1, key="pod_memory", scope={})
+    threshold = Threshold(pk=1, key="pod_memory", scope={}, metric=Metric(query="q"))
     readings: cycle.Readings = {
         1: {(("pod", f"backend-{n}"),): Reading(value=n / 10, volume=None) for n in range(500)}
     }
@@ -53,33 +57,70 @@ def test_the_buckets_of_a_partition_cover_every_series_once():
 
 
 def test_a_failed_query_goes_to_every_shard():
-    threshold = Threshold(pk=7, key="api_p95_latency.all", scope={})
+    threshold = Threshold(pk=7, key="api_p95_latency.all", scope={}, metric=Metric(query="q"))
     failure = Reading(error="unreachable: connection refused")
     parts = cycle.partition([threshold], {7: {cycle.FAILURE: failure}}, 3)
     assert [cycle.unpartition(part)[7] for part in parts] == [{cycle.FAILURE: failure}] * 3
 
 
+FIELDS = ["state", "since", "value", "reason", "warning_since", "critical_since", "evaluated_at"]
+
+
+def sharded(thresholds: list[Threshold], now: float, count: int) -> list[StateChange]:
+    readings, _ = cycle.read(thresholds, now)
+    written = []
+    for index, part in enumerate(cycle.partition(thresholds, readings, count)):
+        shard = cycle.Shard(index, count)
+        _, changes = cycle.judge_and_store(thresholds, cycle.unpartition(part), now, shard=shard)
+        assert all(shard.owns(c.check_obj.signature) for c in changes)
+        written += changes
+    return written
+
+
 @pytest.mark.django_db
 def test_a_sharded_cycle_stores_what_the_whole_cycle_does(loaded):
-    now = time.time() - 5  # a moment Prometheus has scraped: both runs read the same samples
-    whole = cycle.evaluate_cycle(now)
-    expected, changes = stored(), StateChange.objects.count()
-    Check.objects.all().delete()
-    readings, _ = cycle.read(loaded, now)
-    written = []
-    for index in range(3):
-        shard = cycle.Shard(index, 3)
-        part = cycle.unpartition(cycle.partition(loaded, readings, 3)[index])
-        checks, shard_changes = cycle.judge_and_store(loaded, part, now, shard=shard)
-        assert checks and all(shard.owns(c.check_obj.signature) for c in shard_changes)
-        written += shard_changes
-    assert stored() == expected
-    assert len(written) == changes == whole.changes
-    assert sum(Counter(c.check_obj_id for c in written).values()) == len(
-        {c.check_obj_id for c in written}
+    # moments Prometheus has scraped: both ways read the same samples
+    first, second = time.time() - 20, time.time() - 5
+    whole = cycle.evaluate_cycle(first)
+    # a series judged before that Prometheus no longer returns: no_data, by its own shard
+    grouped = next(t for t in loaded if t.metric.group_by and not t.scope)
+    labels = {label: "gone" for label in grouped.metric.group_by}
+    Check.objects.create(
+        threshold=grouped,
+        labels=labels,
+        signature=cycle.signature(grouped.key, labels),
+        state="ok",
+        value=1.0,
     )
+    kept = {c.pk: {f: getattr(c, f) for f in FIELDS} for c in Check.objects.all()}
+    cycle.evaluate_cycle(second)
+    expected = stored()
+    expected_changes = sorted(
+        (c.check_obj.signature, c.from_state, c.to_state)
+        for c in StateChange.objects.filter(at__gt=whole_at(first)).select_related("check_obj")
+    )
+    assert expected[cycle.signature(grouped.key, labels)][0] == "no_data"
+    # back to before the second cycle, and the second cycle again, split three ways
+    StateChange.objects.filter(at__gt=whole_at(first)).delete()
+    Check.objects.exclude(pk__in=kept).delete()  # series that came with the second cycle
+    checks = list(Check.objects.all())
+    for check in checks:
+        for name, value in kept[check.pk].items():
+            setattr(check, name, value)
+    Check.objects.bulk_update(checks, FIELDS)
+    written = sharded(loaded, second, 3)
+    assert stored() == expected
+    assert (
+        sorted((c.check_obj.signature, c.from_state, c.to_state) for c in written)
+        == expected_changes
+    )
+    assert whole.changes and len(written) == len({c.check_obj_id for c in written})
     # every stored check knows its shard, so that a shard reads only its own
     assert all(c.bucket == cycle.bucket_of(c.signature) for c in Check.objects.all())
+
+
+def whole_at(now: float):
+    return datetime.fromtimestamp(now, tz=UTC)
 
 
 @pytest.mark.django_db
@@ -98,11 +139,7 @@ def test_a_failing_shard_leaves_the_others_and_the_join_working(
         return judge(thresholds, readings, now, shard=shard, **kwargs)
 
     monkeypatch.setattr(cycle, "judge_and_store", second_fails)
-    app.conf.task_always_eager = True
-    try:
-        alert_tasks.evaluate_thresholds()
-    finally:
-        app.conf.task_always_eager = False
+    eagerly(alert_tasks.evaluate_thresholds)
     slot = TaskSlot.objects.get(task=alert_tasks.EVALUATION_TASK)
     assert slot.finished_at is not None  # the join released the tick
     # the other shards wrote their checks in this cycle, the failed one's kept the last
@@ -113,6 +150,101 @@ def test_a_failing_shard_leaves_the_others_and_the_join_working(
     assert "1 of" in caplog.text and "the database went away" in caplog.text
 
 
+def eagerly(task) -> None:
+    """Run ``task`` with its chord in this process (Celery's eager mode), as a worker would."""
+    eager = app.conf.task_always_eager
+    app.conf.task_always_eager = True
+    try:
+        task()
+    finally:
+        app.conf.task_always_eager = eager
+
+
+@pytest.mark.django_db
+def test_the_apps_above_hear_a_split_cycles_changes_once_for_the_whole_cycle(
+    loaded, settings, monkeypatch
+):
+    """Incidents group one outage's breaches into one incident only when they hear them
+    together: shards telling theirs at the same moment would each open an incident."""
+    settings.EVALUATION_SHARD_SERIES = 5
+    heard: list[list[int]] = []
+
+    def listener(sender, changes=(), **kwargs):
+        heard.append([c.pk for c in changes])
+
+    states_changed.connect(listener)
+    try:
+        eagerly(alert_tasks.evaluate_thresholds)  # the first cycle: every check is new
+    finally:
+        states_changed.disconnect(listener)
+    assert alert_tasks.shard_count(Check.objects.count()) > 2
+    assert len(heard) == 1
+    assert sorted(heard[0]) == sorted(StateChange.objects.values_list("pk", flat=True))
+
+
+@pytest.mark.django_db
+def test_a_shard_whose_tick_is_over_writes_nothing(loaded, settings):
+    settings.EVALUATION_SHARD_SERIES = 5
+    cycle.evaluate_cycle()
+    now = time.time()
+    claimed = slots.claim(alert_tasks.EVALUATION_TASK, settings.EVALUATION_INTERVAL)
+    assert claimed is not None
+    readings, _ = cycle.read(loaded, now)
+    part = cycle.partition(loaded, readings, 2)[0]
+    slots.finish(claimed)  # released: after a failed dispatch, or the lease ended and passed on
+    before = stored()
+    result = alert_tasks.evaluate_shard(now, 0, 2, part, claimed.as_json())
+    assert result["error"] == "its tick was over before it started"
+    assert stored() == before
+
+
+@pytest.mark.django_db
+def test_a_late_join_records_no_heartbeat(loaded, settings):
+    cycle.evaluate_cycle()
+    heartbeat = Heartbeat.objects.get(name=EVALUATION_HEARTBEAT).last_seen
+    claimed = slots.claim(alert_tasks.EVALUATION_TASK, settings.EVALUATION_INTERVAL)
+    assert claimed is not None
+    later = claimed.claimed_at + timedelta(seconds=slots.lease_seconds(60) + 1)
+    assert slots.claim(alert_tasks.EVALUATION_TASK, settings.EVALUATION_INTERVAL, now=later)
+    alert_tasks.join_cycle(
+        [{"checks": 3, "changes": [], "error": ""}],
+        now=time.time(),
+        claim=claimed.as_json(),
+        started=time.time(),
+        queries=1,
+    )
+    assert Heartbeat.objects.get(name=EVALUATION_HEARTBEAT).last_seen == heartbeat
+    assert TaskSlot.objects.get(task=alert_tasks.EVALUATION_TASK).finished_at is None
+
+
+@pytest.mark.django_db
+def test_a_threshold_reshaped_after_the_readings_is_left_to_the_next_cycle(loaded, settings):
+    cycle.evaluate_cycle()
+    now = time.time()
+    claimed = slots.claim(alert_tasks.EVALUATION_TASK, settings.EVALUATION_INTERVAL)
+    assert claimed is not None
+    readings, _ = cycle.read(loaded, now)
+    part = cycle.partition(loaded, readings, 1)[0]
+    latency = Threshold.objects.get(key="api_p95_latency.enterprise")
+    latency.relative_to = "1w"  # an administrator's edit while the readings travel
+    latency.save()
+    before = {c.signature: c.evaluated_at for c in latency.checks.all()}
+    alert_tasks.evaluate_shard(now, 0, 1, part, claimed.as_json())
+    assert {c.signature: c.evaluated_at for c in latency.checks.all()} == before
+    others = Check.objects.exclude(threshold=latency)
+    assert all(c.evaluated_at.timestamp() == pytest.approx(now) for c in others)
+
+
+@pytest.mark.django_db
+def test_a_check_made_any_way_knows_its_bucket(loaded):
+    threshold = loaded[0]
+    made = Check.objects.create(
+        threshold=threshold, labels={}, signature=f'{threshold.key}{{x="1"}}'
+    )
+    made.refresh_from_db()
+    assert made.bucket == cycle.bucket_of(made.signature)
+
+
 @pytest.mark.django_db(transaction=True)
 def test_through_a_real_worker_the_shards_join_and_release_the_tick(loaded, settings, redis_server):
     settings.EVALUATION_SHARD_SERIES = 5
@@ -120,12 +252,14 @@ def test_through_a_real_worker_the_shards_join_and_release_the_tick(loaded, sett
     count = alert_tasks.shard_count(Check.objects.count())
     assert count > 2
     before = {c.signature: c.evaluated_at for c in Check.objects.all()}
+    heartbeat = Heartbeat.objects.get(name=EVALUATION_HEARTBEAT).last_seen
     with (
         celery_broker(redis_server.url),
         start_worker(app, pool="solo", perform_ping_check=False, shutdown_timeout=10),
     ):
-        alert_tasks.evaluate_thresholds()
-        alert_tasks.evaluate_thresholds()  # a second beat in the same tick: nothing more
+        # what beat sends, twice: a second beat in the same tick adds nothing
+        alert_tasks.evaluate_thresholds.delay()
+        alert_tasks.evaluate_thresholds.delay()
         deadline = time.monotonic() + 60
         while not TaskSlot.objects.filter(
             task=alert_tasks.EVALUATION_TASK, finished_at__isnull=False
@@ -143,3 +277,4 @@ def test_through_a_real_worker_the_shards_join_and_release_the_tick(loaded, sett
         )
     )
     assert all(n == 1 for n in rows.values())
+    assert Heartbeat.objects.get(name=EVALUATION_HEARTBEAT).last_seen > heartbeat
