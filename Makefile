@@ -6,10 +6,11 @@ SHELL := /bin/bash
 PYTHON ?= python3
 VENV := .venv
 PY := $(VENV)/bin/python
-# The stack's services, from Debian, and supervisord, which keeps them running. The browser is
+# The stack's services, from Debian, and supervisord, which keeps them running; haproxy is the
+# round-robin proxy in front of the web replicas of `STACK_REPLICAS=2 make run`. The browser is
 # only for the tests, so `make run` does not wait for it on a new machine.
 DEBIAN_PACKAGES := prometheus prometheus-alertmanager prometheus-node-exporter \
-	prometheus-redis-exporter redis-server supervisor ca-certificates
+	prometheus-redis-exporter redis-server supervisor haproxy ca-certificates
 TEST_PACKAGES := chromium victoria-metrics
 # The test run's environment lives in tests/test.env (so a bare pytest can source it too).
 TEST_ENV := set -a && . tests/test.env && set +a && VAR_DIR=$(CURDIR)/var/test

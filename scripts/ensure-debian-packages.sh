@@ -42,11 +42,11 @@ if ! $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}"; then
 fi
 
 # The packaged Prometheus services would start at the next boot on the very ports the local
-# stack uses (and on every interface), and the packaged supervisord as a system daemon: the
-# stack runs its own of each, in the foreground, so keep them off.
+# stack uses (and on every interface), and the packaged supervisord and haproxy as system
+# daemons: the stack runs its own of each, in the foreground, so keep them off.
 for pkg in "${missing[@]}"; do
   case $pkg in
-    prometheus|prometheus-alertmanager|prometheus-node-exporter|prometheus-redis-exporter|supervisor)
+    prometheus|prometheus-alertmanager|prometheus-node-exporter|prometheus-redis-exporter|supervisor|haproxy)
       if [[ -d /run/systemd/system ]] && command -v systemctl >/dev/null; then
         $SUDO systemctl disable --now "$pkg" >/dev/null 2>&1 || true
       elif command -v update-rc.d >/dev/null && [[ -e /etc/init.d/$pkg ]]; then

@@ -9,6 +9,11 @@ URL, the logins and which services are up. Ctrl-C stops every child (supervisord
 to each one's process group, then SIGKILL to what is left after a few seconds).
 ``python -m stack env`` prints the stack's variables as ``export`` lines for a shell.
 
+``STACK_REPLICAS=2`` (up to 4) runs production's shape instead of one of each: web-1 and
+web-2 behind a round-robin HAProxy on the panel's port, worker-1/-2, beat-1/-2, prometheus-a/-b
+scraping the same targets and alertmanager-a/-b peered by gossip, with ``PROMETHEUS_URL`` and
+``ALERTMANAGER_URL`` naming every replica (``stack.environment.process_ports``).
+
 Every port can be moved with the environment variable named in ``PORTS``; everything written
 lives under ``var/`` so it survives restarts and never enters git.
 

@@ -10,8 +10,9 @@ import sys
 import stack
 from stack.configuration import write_configuration
 from stack.environment import (
-    PROCESSES,
+    process_ports,
     processes,
+    replica_count,
     shell_exports,
     stack_environment,
     stack_variables,
@@ -42,12 +43,11 @@ def main(argv: list[str] | None = None) -> int:
     env = stack_environment()
     names = processes(dict(os.environ))
     if args.command == "run" and args.argv:
-        unknown = sorted(set(args.argv) - set(PROCESSES))
+        known = process_ports(replica_count(env))
+        unknown = sorted(set(args.argv) - set(known))
         if unknown:
-            parser.error(
-                f"no such process: {', '.join(unknown)}; choose from {', '.join(PROCESSES)}"
-            )
-        names = [name for name in PROCESSES if name in args.argv]
+            parser.error(f"no such process: {', '.join(unknown)}; choose from {', '.join(known)}")
+        names = [name for name in known if name in args.argv]
     if args.command == "setup":
         setup(env)
     elif args.command == "run":

@@ -7,6 +7,7 @@ import os
 import secrets
 import shlex
 import urllib.parse
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -23,6 +24,8 @@ class Port:
     env: str
     default: int
     service: str
+    # Used from this many replicas on (``STACK_REPLICAS``): 1 for the ports of the plain stack.
+    replicas: int = 1
 
     @property
     def number(self) -> int:
@@ -34,6 +37,38 @@ class Port:
         return int(raw)
 
 
+# ``STACK_REPLICAS=N`` runs N of each process that production runs several of (web behind a
+# round-robin proxy, worker, beat, Prometheus, Alertmanager), so that one can be killed while
+# the panel carries on. Web replicas are numbered, Prometheus and Alertmanager replicas
+# lettered (their ``replica`` label, as in docker-compose.yml).
+MAX_REPLICAS = 4
+LETTERS = "abcd"
+
+
+def _replica_ports() -> tuple[Port, ...]:
+    # Replica a keeps the plain stack's ports; b, c and d add 100, 200 and 300 to them.
+    ports = [
+        Port(f"WEB_{n}_PORT", 8010 + n, f"web-{n} (gunicorn behind the proxy)", 2 if n < 3 else n)
+        for n in range(1, MAX_REPLICAS + 1)
+    ]
+    ports.append(
+        Port("ALERTMANAGER_CLUSTER_PORT", 9094, "alertmanager-a's cluster gossip", 2),
+    )
+    for n, letter in enumerate(LETTERS[1:], start=2):
+        upper, offset = letter.upper(), (n - 1) * 100
+        ports += [
+            Port(f"PROMETHEUS_{upper}_PORT", 9090 + offset, f"prometheus-{letter}", n),
+            Port(f"ALERTMANAGER_{upper}_PORT", 9093 + offset, f"alertmanager-{letter}", n),
+            Port(
+                f"ALERTMANAGER_{upper}_CLUSTER_PORT",
+                9094 + offset,
+                f"alertmanager-{letter}'s cluster gossip",
+                n,
+            ),
+        ]
+    return tuple(ports)
+
+
 PORTS: tuple[Port, ...] = (
     Port("WEB_PORT", 8000, "the web panel (gunicorn)"),
     Port("REDIS_PORT", 6380, "the stack's Redis"),
@@ -43,9 +78,79 @@ PORTS: tuple[Port, ...] = (
     Port("REDIS_EXPORTER_PORT", 9121, "redis_exporter"),
     Port("DEMO_WORKLOAD_PORT", 9200, "the demo workload"),
     Port("DEMO_K8S_PORT", 8001, "the demo Kubernetes API"),
+    *_replica_ports(),
 )
 
-# The stack's processes (see ``stack.programs``) and the ports each one listens on.
+
+def replica_count(env: Mapping[str, str]) -> int:
+    """``STACK_REPLICAS``: how many of each replicated process the stack runs (default 1)."""
+    raw = env.get("STACK_REPLICAS", "").strip()
+    if not raw:
+        return 1
+    if not raw.isdigit() or not 1 <= int(raw) <= MAX_REPLICAS:
+        raise SystemExit(
+            f"STACK_REPLICAS={raw!r} is not a number of replicas from 1 to {MAX_REPLICAS} "
+            "(1, the default, runs one of each process; 2 runs two web processes behind a "
+            "proxy, two workers, two beats, two Prometheus and two Alertmanagers)."
+        )
+    return int(raw)
+
+
+def ports_in_use(replicas: int) -> tuple[Port, ...]:
+    return tuple(p for p in PORTS if p.replicas <= replicas)
+
+
+def web_ports(replicas: int) -> list[str]:
+    """The port variables of the web processes: ``WEB_PORT`` alone, or one per replica."""
+    return ["WEB_PORT"] if replicas == 1 else [f"WEB_{n}_PORT" for n in range(1, replicas + 1)]
+
+
+def prometheus_ports(replicas: int) -> list[str]:
+    return ["PROMETHEUS_PORT", *(f"PROMETHEUS_{x.upper()}_PORT" for x in LETTERS[1:replicas])]
+
+
+def alertmanager_ports(replicas: int) -> list[str]:
+    return ["ALERTMANAGER_PORT", *(f"ALERTMANAGER_{x.upper()}_PORT" for x in LETTERS[1:replicas])]
+
+
+def cluster_ports(replicas: int) -> list[str]:
+    """The Alertmanager peers' gossip ports (none for a single Alertmanager)."""
+    if replicas == 1:
+        return []
+    others = [f"ALERTMANAGER_{x.upper()}_CLUSTER_PORT" for x in LETTERS[1:replicas]]
+    return ["ALERTMANAGER_CLUSTER_PORT", *others]
+
+
+def process_ports(replicas: int = 1) -> dict[str, tuple[str, ...]]:
+    """The stack's processes (see ``stack.programs``) and the ports each one listens on. One
+    replica: the plain names (``web``, ``prometheus``, ...); more: ``web-1``, ``web-2`` behind
+    ``proxy``, ``worker-1``, ``beat-1``, ``prometheus-a``, ``alertmanager-a``, ..."""
+    if replicas == 1:
+        return dict(PROCESSES)
+    numbers = range(1, replicas + 1)
+    letters = LETTERS[:replicas]
+    gossip = cluster_ports(replicas)
+    return {
+        **{f"web-{n}": (port,) for n, port in zip(numbers, web_ports(replicas), strict=True)},
+        "proxy": ("WEB_PORT",),
+        **{f"worker-{n}": () for n in numbers},
+        **{f"beat-{n}": () for n in numbers},
+        "redis": ("REDIS_PORT",),
+        **{
+            f"prometheus-{x}": (port,)
+            for x, port in zip(letters, prometheus_ports(replicas), strict=True)
+        },
+        **{
+            f"alertmanager-{x}": (port, cluster)
+            for x, port, cluster in zip(letters, alertmanager_ports(replicas), gossip, strict=True)
+        },
+        "node_exporter": ("NODE_EXPORTER_PORT",),
+        "redis_exporter": ("REDIS_EXPORTER_PORT",),
+        "demo": ("DEMO_WORKLOAD_PORT", "DEMO_K8S_PORT"),
+    }
+
+
+# The processes of the plain stack (one replica of each) and the ports each one listens on.
 PROCESSES: dict[str, tuple[str, ...]] = {
     "web": ("WEB_PORT",),
     "worker": (),
@@ -57,6 +162,12 @@ PROCESSES: dict[str, tuple[str, ...]] = {
     "redis_exporter": ("REDIS_EXPORTER_PORT",),
     "demo": ("DEMO_WORKLOAD_PORT", "DEMO_K8S_PORT"),
 }
+
+
+def kind(name: str) -> str:
+    """What a process is, without its replica: ``web-2`` -> ``web``, ``prometheus-b`` ->
+    ``prometheus``."""
+    return name.split("-", 1)[0]
 
 
 def processes(user_env: dict[str, str]) -> list[str]:
@@ -76,7 +187,7 @@ def processes(user_env: dict[str, str]) -> list[str]:
         "off",
     ):
         skip.add("demo")
-    return [name for name in PROCESSES if name not in skip]
+    return [name for name in process_ports(replica_count(user_env)) if kind(name) not in skip]
 
 
 def port(env: str) -> int:
@@ -100,6 +211,22 @@ def _with_database(url: str, number: int) -> str:
     return urllib.parse.urlunsplit(parts._replace(path=f"/{number}"))
 
 
+def _urls(port_envs: list[str]) -> str:
+    return ",".join(f"http://127.0.0.1:{port(name)}" for name in port_envs)
+
+
+def _refuse_shared_ports(ports: tuple[Port, ...]) -> None:
+    """Two processes cannot listen on one port: say which variables name the same one."""
+    seen: dict[int, Port] = {}
+    for p in ports:
+        first = seen.setdefault(p.number, p)
+        if first is not p:
+            raise SystemExit(
+                f"Cannot start the local stack: {first.env} and {p.env} are both {p.number}; "
+                "give each its own port."
+            )
+
+
 def stack_variables() -> dict[str, str]:
     """The variables the stack sets for its processes, each with the user's value when one was
     exported (`REDIS_URL=redis://... make run` uses the user's Redis). These, and nothing else
@@ -107,6 +234,7 @@ def stack_variables() -> dict[str, str]:
     ``stack.env`` holds for ``manage.py``; the stack's processes get the caller's whole
     environment besides (`DATABASE_URL=postgres://... make run`)."""
     web, redis = port("WEB_PORT"), port("REDIS_PORT")
+    replicas = replica_count(os.environ)
     defaults = {
         "DJANGO_SETTINGS_MODULE": "controlpanel.settings",
         "DEMO_MODE": "1",
@@ -119,8 +247,9 @@ def stack_variables() -> dict[str, str]:
         "REDIS_URL": f"redis://127.0.0.1:{redis}/0",
         # The cache shares the Redis of REDIS_URL (the user's, when given), in database 1.
         "CACHE_URL": _with_database(os.environ.get("REDIS_URL") or f"redis://127.0.0.1:{redis}", 1),
-        "PROMETHEUS_URL": f"http://127.0.0.1:{port('PROMETHEUS_PORT')}",
-        "ALERTMANAGER_URL": f"http://127.0.0.1:{port('ALERTMANAGER_PORT')}",
+        # Every replica, comma-separated: the panel asks one that answers.
+        "PROMETHEUS_URL": _urls(prometheus_ports(replicas)),
+        "ALERTMANAGER_URL": _urls(alertmanager_ports(replicas)),
         "PANEL_URL": f"http://127.0.0.1:{web}",
         "EVALUATION_INTERVAL": "15",
         "KUBECONFIG": str(VAR_DIR / "kubeconfig"),
@@ -133,7 +262,11 @@ def stack_variables() -> dict[str, str]:
         "DEMO_PODS": str(DEFAULT_PODS),
         "DEMO_NODES": str(DEFAULT_NODES),
     }
-    for p in PORTS:
+    if replicas > 1:
+        defaults["STACK_REPLICAS"] = str(replicas)
+    in_use = ports_in_use(replicas)
+    _refuse_shared_ports(in_use)
+    for p in in_use:
         defaults[p.env] = str(p.number)
     variables = {key: os.environ.get(key, value) for key, value in defaults.items()}
     try:

@@ -5,9 +5,11 @@ the URL, the logins and which services are up, and stop everything on Ctrl-C."""
 from __future__ import annotations
 
 import os
+import shutil
 import signal
 import socket
 import sys
+import textwrap
 import threading
 import time
 import urllib.error
@@ -18,8 +20,8 @@ from demo.backfill import backfill
 from demo.model import cluster_size
 from stack import environment
 from stack.configuration import write_configuration
-from stack.environment import PORTS, PROCESSES, Port
-from stack.programs import VENV_BIN, programs
+from stack.environment import PORTS, Port, process_ports, replica_count
+from stack.programs import VENV_BIN, programs, prometheus_folder
 from stack.supervision import (
     ProcessStatus,
     Supervisor,
@@ -36,7 +38,8 @@ FIRST_START_TIMEOUT = 180
 def taken_ports(env: dict[str, str], names: list[str] | None = None) -> list[Port]:
     """Ports something already listens on. SO_REUSEADDR so that our own sockets in TIME_WAIT
     from a restart a moment ago are not mistaken for a foreign listener."""
-    wanted = {port_env for name in (names or PROCESSES) for port_env in PROCESSES[name]}
+    ports = process_ports(replica_count(env))
+    wanted = {port_env for name in (names or ports) for port_env in ports[name]}
     taken = []
     for p in PORTS:
         if p.env not in wanted:
@@ -76,22 +79,71 @@ def is_healthy(url: str) -> bool:
         return False
 
 
+def _addresses(port_envs: list[str], env: dict[str, str], names: str) -> str:
+    return ", ".join(
+        f"{name} http://127.0.0.1:{env[port_env]}"
+        for name, port_env in zip(names, port_envs, strict=False)
+    )
+
+
 def banner(env: dict[str, str]) -> str:
     url = env["PANEL_URL"]
     password = env.get("DEMO_PASSWORD", "leanvibe-demo")
+    replicas = replica_count(env)
+    if replicas == 1:
+        services = [
+            f"  Prometheus   http://127.0.0.1:{env['PROMETHEUS_PORT']}",
+            f"  Alertmanager http://127.0.0.1:{env['ALERTMANAGER_PORT']}",
+        ]
+    else:
+        letters = environment.LETTERS
+        webs = ", ".join(
+            f"web-{n} :{env[port_env]}"
+            for n, port_env in enumerate(environment.web_ports(replicas), start=1)
+        )
+        services = [
+            f"  Web          {webs}, behind the round-robin proxy at {url}",
+            f"  Prometheus   {_addresses(environment.prometheus_ports(replicas), env, letters)}",
+            "  Alertmanager "
+            + _addresses(environment.alertmanager_ports(replicas), env, letters)
+            + " (peered)",
+        ]
     return "\n".join(
         [
             f"  LeanVibe control panel is up:  {url}",
             f"  Logins (password {password!r}):",
             "    sre, sre2  — SRE on call      business — business staff",
             f"    admin      — administrator ({url}/admin/)",
-            f"  Prometheus   http://127.0.0.1:{env['PROMETHEUS_PORT']}",
-            f"  Alertmanager http://127.0.0.1:{env['ALERTMANAGER_PORT']}",
+            *services,
             f"  Health       {url}/health",
             f"  Demo         workload http://127.0.0.1:{env['DEMO_WORKLOAD_PORT']}/scenarios, "
             f"cluster http://127.0.0.1:{env['DEMO_K8S_PORT']} (KUBECONFIG={env['KUBECONFIG']})",
         ]
     )
+
+
+def control_hints(names: list[str], env: dict[str, str], config: Path) -> list[str]:
+    """How to reach a process with supervisorctl; with replicas, how to stop one of each to
+    watch the panel carry on (``start`` brings it back; a plain kill is restarted at once)."""
+    if replica_count(env) == 1:
+        return ["           (or restart services:prometheus, tail -f apps:web, ...)"]
+    groups = {name: program.group for name, program in programs(env).items()}
+    first = [f"{groups[name]}:{name}" for name in names if name.endswith(("-1", "-a"))]
+    lines = ["           (or tail -f apps:web-1, restart services:prometheus-b, ...)"]
+    if first:
+        lines += [
+            "  Replicas: stop one and watch the panel carry on with the other, e.g.",
+            f"    supervisorctl -c {config} stop {first[0]}",
+            *textwrap.wrap(
+                f"(or {', '.join(first[1:]) or 'another'}; `start` brings it back)",
+                width=90,
+                initial_indent="    ",
+                subsequent_indent="     ",
+            ),
+            f"  Watch: {log_path('proxy')} (a web replica DOWN, then UP), every page's",
+            "    banner (a Prometheus replica down), /alerts/silences (an Alertmanager peer down)",
+        ]
+    return lines
 
 
 def _is_waiting_for_history(name: str) -> bool:
@@ -104,11 +156,12 @@ def status_table(names: list[str], statuses: dict[str, ProcessStatus], env: dict
     """One line per process: supervisord's state and pid, and whether each of its ports
     answers a connection right now (a RUNNING process may still be opening its port)."""
     rows = [("process", "state", "pid", "ports")]
+    ports_of = process_ports(replica_count(env))
     for name in names:
         status = statuses.get(name)
         ports = ", ".join(
             f"{env[port_env]} {'up' if is_listening(int(env[port_env])) else 'DOWN'}"
-            for port_env in PROCESSES[name]
+            for port_env in ports_of[name]
         )
         if _is_waiting_for_history(name):
             ports = "starts once the demo history's counters are written"
@@ -129,11 +182,12 @@ def status_table(names: list[str], statuses: dict[str, ProcessStatus], env: dict
 
 def is_up(names: list[str], statuses: dict[str, ProcessStatus], env: dict[str, str]) -> bool:
     """Every process RUNNING and every port answering (the demo's once it may start)."""
+    ports_of = process_ports(replica_count(env))
     return all(name in statuses and statuses[name].state == "RUNNING" for name in names) and all(
         is_listening(int(env[p]))
         for name in names
         if not _is_waiting_for_history(name)
-        for p in PROCESSES[name]
+        for p in ports_of[name]
     )
 
 
@@ -161,9 +215,13 @@ def start_backfill(env: dict[str, str]) -> threading.Thread:
     def release_demo() -> None:
         backfill_pending().unlink(missing_ok=True)
 
+    data = prometheus_folder(None) / "data"
+    others = [prometheus_folder(x) / "data" for x in environment.LETTERS[1 : replica_count(env)]]
+
     def work() -> None:
         try:
             print(f"Writing the demo history ({days:g} days on the first start)...", flush=True)
+            before = tsdb_blocks(data)
             print(
                 backfill(
                     environment.VAR_DIR,
@@ -174,6 +232,8 @@ def start_backfill(env: dict[str, str]) -> threading.Thread:
                 ),
                 flush=True,
             )
+            if others:
+                print(share_blocks(data, tsdb_blocks(data) - before, others), flush=True)
         except Exception as exc:  # the stack still runs, without history; say so loudly
             print(f"The demo history could not be written: {exc}", file=sys.stderr, flush=True)
         finally:
@@ -182,6 +242,35 @@ def start_backfill(env: dict[str, str]) -> threading.Thread:
     thread = threading.Thread(target=work, name="backfill", daemon=True)
     thread.start()
     return thread
+
+
+def tsdb_blocks(data: Path) -> set[str]:
+    """The names of the blocks in a Prometheus data directory (each a folder with its meta)."""
+    if not data.is_dir():
+        return set()
+    return {entry.name for entry in data.iterdir() if (entry / "meta.json").is_file()}
+
+
+def share_blocks(data: Path, names: set[str], replicas: list[Path]) -> str:
+    """Give the other Prometheus replicas the history blocks just written into replica a's
+    data directory, as hard links (no second copy on disk; each replica deletes its own links
+    when it compacts), so that a query answered by any replica sees the same history. Each
+    block is linked into a temporary folder first and renamed into place whole: Prometheus
+    never loads half a block."""
+    shared = 0
+    for target in replicas:
+        target.mkdir(parents=True, exist_ok=True)
+        for name in sorted(names - tsdb_blocks(target)):
+            partial = target / f"{name}.tmp-from-a"
+            shutil.rmtree(partial, ignore_errors=True)
+            try:
+                shutil.copytree(data / name, partial, copy_function=os.link)
+                os.replace(partial, target / name)
+                shared += 1
+            except OSError as exc:  # replica a compacted it away meanwhile: skip that one
+                shutil.rmtree(partial, ignore_errors=True)
+                print(f"History block {name} not shared with {target}: {exc}", file=sys.stderr)
+    return f"shared {shared} history blocks with the other Prometheus replicas"
 
 
 def exec_after_backfill(command: list[str], timeout: float = 600) -> None:
@@ -209,7 +298,8 @@ def run(env: dict[str, str], names: list[str]) -> int:
             file=sys.stderr,
         )
         return 2
-    backfilling = "demo" in names and "prometheus" in names
+    # The history goes into var/prometheus: the plain stack's Prometheus, or replica a.
+    backfilling = "demo" in names and bool({"prometheus", "prometheus-a"} & set(names))
     if backfilling:
         hold_demo()  # before supervisord spawns the demo
     else:
@@ -243,12 +333,14 @@ def run(env: dict[str, str], names: list[str]) -> int:
         return stop_requested.is_set() or not supervisor.is_alive()
 
     deadline = time.monotonic() + FIRST_START_TIMEOUT
-    if "web" in names:
+    # The panel's address: the web process, or the proxy in front of its replicas.
+    front_door = bool({"web", "proxy"} & set(names))
+    if front_door:
         wait_until(lambda: finished() or is_healthy(env["PANEL_URL"]), deadline, 0.5)
         if not finished() and not is_healthy(env["PANEL_URL"]):
             print(
                 f"The panel did not answer {env['PANEL_URL']}/health in time; "
-                f"see {log_path('web')}.",
+                f"see {log_path('web' if 'web' in names else 'proxy')}.",
                 file=sys.stderr,
                 flush=True,
             )
@@ -266,14 +358,14 @@ def run(env: dict[str, str], names: list[str]) -> int:
     wait_until(everything_up, deadline, 0.5)
     if not finished():
         lines = ["", "=" * 72]
-        if "web" in names:
+        if front_door:
             lines += [banner(env), ""]
         lines += [
             status_table(names, statuses, env),
             "",
             f"  Logs: {log_dir()}/<process>.log; exits and restarts above and in supervisord.log",
             f"  Control: supervisorctl -c {supervisor.config} status",
-            "           (or restart services:prometheus, tail -f apps:web, ...)",
+            *control_hints(names, env, supervisor.config),
             "  Stop everything with Ctrl-C. Data stays in var/.",
             "=" * 72,
             "",

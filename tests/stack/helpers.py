@@ -56,7 +56,8 @@ class RunningStack:
         return self.log.read_text(errors="replace")
 
     def port(self, name: str) -> int:
-        return int(self.env[environment.PROCESSES[name][0]])
+        ports = environment.process_ports(environment.replica_count(self.env))
+        return int(self.env[ports[name][0]])
 
     def statuses(self) -> dict[str, supervision.ProcessStatus]:
         return self.supervisor.status()
@@ -66,16 +67,43 @@ class RunningStack:
         return status.pid if status and status.state == "RUNNING" else None
 
 
+def free_ports(count: int) -> list[int]:
+    """Distinct free ports: the stack refuses two of its variables naming one port."""
+    found: set[int] = set()
+    while len(found) < count:
+        found.add(services.free_port())
+    return sorted(found)
+
+
 @contextlib.contextmanager
 def running_stack(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, names: list[str]
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    names: list[str],
+    *,
+    extra_env: dict[str, str] | None = None,
+    setup: bool = False,
+    timeout: float = DEADLINE,
 ) -> Iterator[RunningStack]:
-    """`python -m stack run NAMES` until its status table is printed; stopped afterwards."""
+    """`python -m stack run NAMES` until its status table is printed; stopped afterwards.
+    ``extra_env`` is added to its environment (``STACK_REPLICAS``); ``setup`` runs
+    `python -m stack setup` first (database, demo users), for a stack that serves the panel."""
     var = tmp_path / "var"
-    env = clean_env(VAR_DIR=str(var))
-    for p in environment.PORTS:
-        env[p.env] = str(services.free_port())
+    env = clean_env(VAR_DIR=str(var), **(extra_env or {}))
+    for p, number in zip(environment.PORTS, free_ports(len(environment.PORTS)), strict=True):
+        env[p.env] = str(number)
     monkeypatch.setattr(environment, "VAR_DIR", var)
+    if setup:
+        done = subprocess.run(
+            [sys.executable, "-m", "stack", "setup"],
+            env=env,
+            cwd=REPO,
+            capture_output=True,
+            text=True,
+            timeout=300,
+            check=False,
+        )
+        assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
     log = tmp_path / "run.log"
     with log.open("w") as out:
         # A new session stands in for the terminal: Ctrl-C signals its whole foreground group.
@@ -91,6 +119,7 @@ def running_stack(
     try:
         wait_for(
             lambda: "Stop everything with Ctrl-C" in stack.output() or runner.poll() is not None,
+            timeout,
             what="the status table",
         )
         assert runner.poll() is None, stack.output()

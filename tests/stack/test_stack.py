@@ -235,7 +235,7 @@ def test_it_starts_the_whole_stack_restarts_a_killed_process_and_ctrl_c_stops_ev
         stderr=subprocess.STDOUT,
         start_new_session=True,
     )
-    ports = [int(env[p.env]) for p in environment.PORTS]
+    ports = [int(env[p.env]) for p in environment.ports_in_use(1)]
     supervisor = supervision.Supervisor(supervision.config_path())
     children: list[int] = []
     try:
