@@ -182,15 +182,19 @@ def test_the_apps_above_hear_a_split_cycles_changes_once_for_the_whole_cycle(
     assert sorted(heard[0]) == sorted(StateChange.objects.values_list("pk", flat=True))
 
 
-@pytest.mark.django_db
-def test_a_shard_whose_tick_is_over_writes_nothing(loaded, settings):
-    settings.EVALUATION_SHARD_SERIES = 5
+def a_claimed_part(thresholds: list[Threshold], count: int) -> tuple[float, slots.Claim, dict]:
+    """After a first cycle: this tick claimed, read, and the first of ``count`` parts."""
     cycle.evaluate_cycle()
     now = time.time()
-    claimed = slots.claim(alert_tasks.EVALUATION_TASK, settings.EVALUATION_INTERVAL)
+    claimed = slots.claim(alert_tasks.EVALUATION_TASK, 60)
     assert claimed is not None
-    readings, _ = cycle.read(loaded, now)
-    part = cycle.partition(loaded, readings, 2)[0]
+    readings, _ = cycle.read(thresholds, now)
+    return now, claimed, cycle.partition(thresholds, readings, count)[0]
+
+
+@pytest.mark.django_db
+def test_a_shard_whose_tick_is_over_writes_nothing(loaded):
+    now, claimed, part = a_claimed_part(loaded, 2)
     slots.finish(claimed)  # released: after a failed dispatch, or the lease ended and passed on
     before = stored()
     result = alert_tasks.evaluate_shard(now, 0, 2, part, claimed.as_json())
@@ -218,13 +222,8 @@ def test_a_late_join_records_no_heartbeat(loaded, settings):
 
 
 @pytest.mark.django_db
-def test_a_threshold_reshaped_after_the_readings_is_left_to_the_next_cycle(loaded, settings):
-    cycle.evaluate_cycle()
-    now = time.time()
-    claimed = slots.claim(alert_tasks.EVALUATION_TASK, settings.EVALUATION_INTERVAL)
-    assert claimed is not None
-    readings, _ = cycle.read(loaded, now)
-    part = cycle.partition(loaded, readings, 1)[0]
+def test_a_threshold_reshaped_after_the_readings_is_left_to_the_next_cycle(loaded):
+    now, claimed, part = a_claimed_part(loaded, 1)
     latency = Threshold.objects.get(key="api_p95_latency.enterprise")
     latency.relative_to = "1w"  # an administrator's edit while the readings travel
     latency.save()
