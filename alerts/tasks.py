@@ -6,7 +6,6 @@ import logging
 import math
 import time
 from collections.abc import Sequence
-from datetime import timedelta
 
 import celery
 from celery import shared_task
@@ -46,7 +45,9 @@ def evaluate_thresholds() -> None:
         if start_cycle(claimed):
             return  # sharded: join_cycle releases the tick
     except BaseException:
-        slots.finish(claimed)
+        # Released for the next tick, unless a shard already took up the work (a chord sent
+        # in part): that shard's run holds the tick until its lease ends.
+        slots.finish(claimed, unless_renewed=True)
         raise
     slots.finish(claimed)
 
@@ -66,15 +67,10 @@ def start_cycle(claimed: slots.Claim) -> bool:
     parts = cycle.partition(thresholds, readings, count)
     del readings  # the parts hold it now, the shards' messages next
     claim = claimed.as_json()
-    # A shard not started before the tick's lease ends is the next tick's business: its
-    # message expires unread (and a shard that starts renews the lease, see evaluate_shard).
-    expires = claimed.claimed_at + timedelta(
-        seconds=slots.lease_seconds(settings.EVALUATION_INTERVAL)
-    )
-    header = [
-        evaluate_shard.s(now, index, count, part, claim).set(expires=expires)
-        for index, part in enumerate(parts)
-    ]
+    # No expiry on the shards' messages: an expired one would leave the chord without its
+    # join. A shard that starts after its tick is over finds so when it renews, does nothing
+    # and reports it, and the join still comes.
+    header = [evaluate_shard.s(now, index, count, part, claim) for index, part in enumerate(parts)]
     join = join_cycle.s(now=now, claim=claim, started=started, queries=queries)
     celery.chord(header)(join)
     return True
@@ -96,12 +92,15 @@ def evaluate_shard(now: float, index: int, count: int, part: dict, claim: dict) 
     ended and the next cycle may be judging the same checks, or the cycle was released after
     a failed dispatch) does nothing. It returns what it did, or its error, for ``join_cycle``:
     an error does not stop the other shards, nor the join."""
-    if not slots.renew(slots.Claim.from_json(claim), settings.CELERY_TASK_TIME_LIMIT + 10):
-        logger.warning(
-            "shard %d of %d of the cycle at %s: its tick is over, skipped", index + 1, count, now
-        )
-        return {"checks": 0, "changes": [], "error": "its tick was over before it started"}
     try:
+        if not slots.renew(slots.Claim.from_json(claim), settings.CELERY_TASK_TIME_LIMIT + 10):
+            logger.warning(
+                "shard %d of %d of the cycle at %s: its tick is over, skipped",
+                index + 1,
+                count,
+                now,
+            )
+            return {"checks": 0, "changes": [], "error": "its tick was over before it started"}
         readings = cycle.unpartition(part)
         thresholds = [
             t
@@ -113,11 +112,16 @@ def evaluate_shard(now: float, index: int, count: int, part: dict, claim: dict) 
         checks, changes = cycle.judge_and_store(
             thresholds, readings, now, shard=cycle.Shard(index, count)
         )
-        queue_notifications(changes)
     except Exception as exc:  # the join reports it; the next cycle tries again
         logger.exception("shard %d of %d of the cycle at %s failed", index + 1, count, now)
         return {"checks": 0, "changes": [], "error": f"{type(exc).__name__}: {exc}"}
-    return {"checks": checks, "changes": [c.pk for c in changes], "error": ""}
+    done = {"checks": checks, "changes": [c.pk for c in changes], "error": ""}
+    try:
+        queue_notifications(changes)
+    except Exception as exc:  # the changes are stored: the join still tells the apps above
+        logger.exception("shard %d of %d: its changes' messages were not queued", index + 1, count)
+        done["error"] = f"messages not queued: {type(exc).__name__}: {exc}"
+    return done
 
 
 @shared_task(name="alerts.tasks.join_cycle", ignore_result=True)

@@ -57,6 +57,7 @@ class Claim:
     slot: int
     host: str
     claimed_at: datetime
+    lease: float = 0.0  # seconds from claimed_at, as claimed
 
     def as_json(self) -> dict[str, object]:
         return {**asdict(self), "claimed_at": self.claimed_at.isoformat()}
@@ -106,15 +107,17 @@ def claim(
             finished_at=None,
         )
     )
-    return Claim(task, slot, me, now) if updated else None
+    return Claim(task, slot, me, now, held) if updated else None
 
 
-def finish(done: Claim, now: datetime | None = None) -> bool:
+def finish(done: Claim, now: datetime | None = None, *, unless_renewed: bool = False) -> bool:
     """Release the tick; False when it was no longer this claim's (its lease ended and
-    another run took the task: the caller's work overran)."""
-    return bool(
-        done._row().filter(finished_at__isnull=True).update(finished_at=now or timezone.now())
-    )
+    another run took the task: the caller's work overran). ``unless_renewed``: only if no part
+    of the work has renewed the lease (``renew``), which then holds the tick."""
+    row = done._row().filter(finished_at__isnull=True)
+    if unless_renewed:
+        row = row.filter(lease_until=done.claimed_at + timedelta(seconds=done.lease))
+    return bool(row.update(finished_at=now or timezone.now()))
 
 
 def renew(held: Claim, seconds: float, now: datetime | None = None) -> bool:
@@ -126,7 +129,8 @@ def renew(held: Claim, seconds: float, now: datetime | None = None) -> bool:
     return bool(
         held._row()
         .filter(finished_at__isnull=True, lease_until__gt=now)
-        .update(lease_until=Greatest(F("lease_until"), Value(until)))
+        # always later, if only by a microsecond: a renewed claim is told from one that was not
+        .update(lease_until=Greatest(F("lease_until") + timedelta(microseconds=1), Value(until)))
     )
 
 

@@ -131,3 +131,21 @@ def test_of_eight_workers_claiming_one_tick_at_once_exactly_one_wins():
     for thread in threads:
         thread.join(30)
     assert errors == [] and len(won) == 1
+
+
+def test_a_renewed_claim_is_not_released_by_a_failed_dispatch():
+    """A chord sent in part: a shard that started renewed the lease and holds the tick; the
+    dispatch's failure does not release it for the next tick to run beside that shard."""
+    claimed = slots.claim("evaluate", 600)  # a lease far longer than a renewal
+    assert claimed is not None
+    assert slots.renew(claimed, 10)
+    assert not slots.finish(claimed, unless_renewed=True)
+    assert TaskSlot.objects.get(task="evaluate").finished_at is None
+    assert slots.finish(claimed)  # the shards' join releases it
+
+
+def test_a_claim_not_renewed_is_released_by_a_failed_dispatch():
+    claimed = slots.claim("evaluate", 60)
+    assert claimed is not None
+    assert slots.finish(claimed, unless_renewed=True)
+    assert not slots.renew(claimed, 10)  # and a shard arriving later does nothing
