@@ -295,7 +295,7 @@ def run_series(
             evaluate_thresholds.delay()
             wait_until(
                 lambda: TaskSlot.objects.filter(
-                    task=EVALUATION_TASK, finished_at__isnull=False
+                    task=EVALUATION_TASK, slot__gte=0, finished_at__isnull=False
                 ).exists(),
                 600,
                 "the cycle",
