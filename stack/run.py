@@ -203,10 +203,21 @@ def hold_demo() -> None:
     pending.touch()
 
 
-def start_backfill(env: dict[str, str]) -> threading.Thread:
+def new_replicas(env: dict[str, str]) -> list[Path]:
+    """The data folders of the Prometheus replicas (b, c, ...) that have never run: read before
+    the stack starts them, since their first start writes the folder."""
+    others = [prometheus_folder(x) / "data" for x in environment.LETTERS[1 : replica_count(env)]]
+    return [other for other in others if not tsdb_blocks(other) and not (other / "wal").exists()]
+
+
+def start_backfill(env: dict[str, str], new: list[Path] | None = None) -> threading.Thread:
     """Write the demo history in the background while the stack starts. The demo workload waits
     (``after-backfill``) only until the counters it continues from are saved; Prometheus loads
-    the history blocks at its next reload, within a minute of their writing."""
+    the history blocks at its next reload, within a minute of their writing. A replica that
+    starts for the first time beside a history written by earlier runs (of one replica, say)
+    is given every block of a's (``new``): they all end before its own data, which begins
+    now."""
+    new = new or []
     days = float(env.get("DEMO_HISTORY_DAYS") or 35)
     port = int(env["REDIS_EXPORTER_PORT"])
     size = cluster_size(env)  # checked by stack_variables already
@@ -222,6 +233,8 @@ def start_backfill(env: dict[str, str]) -> threading.Thread:
         try:
             print(f"Writing the demo history ({days:g} days on the first start)...", flush=True)
             before = tsdb_blocks(data)
+            if new and before:
+                print(share_blocks(data, before, new), flush=True)
             print(
                 backfill(
                     environment.VAR_DIR,
@@ -264,13 +277,24 @@ def share_blocks(data: Path, names: set[str], replicas: list[Path]) -> str:
             partial = target / f"{name}.tmp-from-a"
             shutil.rmtree(partial, ignore_errors=True)
             try:
-                shutil.copytree(data / name, partial, copy_function=os.link)
+                shutil.copytree(data / name, partial, copy_function=_link_or_copy)
                 os.replace(partial, target / name)
                 shared += 1
             except OSError as exc:  # replica a compacted it away meanwhile: skip that one
                 shutil.rmtree(partial, ignore_errors=True)
                 print(f"History block {name} not shared with {target}: {exc}", file=sys.stderr)
     return f"shared {shared} history blocks with the other Prometheus replicas"
+
+
+def _link_or_copy(source: str, target: str) -> None:
+    """A hard link, or a copy where the file system has none (some shared folders, another
+    device); a file gone meanwhile (compacted away) stays an error."""
+    try:
+        os.link(source, target)
+    except FileNotFoundError:
+        raise
+    except OSError:
+        shutil.copy2(source, target)
 
 
 def exec_after_backfill(command: list[str], timeout: float = 600) -> None:
@@ -325,9 +349,10 @@ def run(env: dict[str, str], names: list[str]) -> int:
     signal.signal(signal.SIGINT, stop)
     if stop_requested.is_set():  # stopped before anything started
         return 0
+    new = new_replicas(env)
     supervisor.start(env)
     if backfilling:
-        start_backfill(env)
+        start_backfill(env, new)
 
     def finished() -> bool:
         return stop_requested.is_set() or not supervisor.is_alive()
