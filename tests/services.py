@@ -3,6 +3,7 @@ each on a free port with a temporary data directory, stopped when the session en
 
 from __future__ import annotations
 
+import contextlib
 import json
 import shutil
 import socket
@@ -16,9 +17,20 @@ from pathlib import Path
 
 
 def free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
+    return free_ports(1)[0]
+
+
+def free_ports(count: int) -> list[int]:
+    """``count`` distinct free ports. All sockets stay bound until every port is chosen, so
+    the kernel cannot hand one port out twice (closed one by one, two picks can collide);
+    nor is a port that the caller holds bound at the time among them."""
+    with contextlib.ExitStack() as held:
+        ports = []
+        for _ in range(count):
+            sock = held.enter_context(socket.socket(socket.AF_INET, socket.SOCK_STREAM))
+            sock.bind(("127.0.0.1", 0))
+            ports.append(int(sock.getsockname()[1]))
+        return ports
 
 
 def http_ok(url: str) -> bool:

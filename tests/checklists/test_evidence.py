@@ -47,7 +47,7 @@ def stack(tmp_path_factory) -> tuple[str, int]:
     )
     assert result.startswith("backfilled 3.0 days"), result
     env = workload.DemoEnvironment(var_dir / "demo" / "state.json")
-    port, dead = services.free_port(), services.free_port()
+    port, dead = services.free_ports(2)
     server = workload.serve(env, "127.0.0.1", port)
     config = {
         "global": {"scrape_interval": "1s"},

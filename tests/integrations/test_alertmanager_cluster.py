@@ -61,7 +61,7 @@ def peer(data_dir: Path, config: str, gossip: int, other: int) -> services.Servi
 
 
 def cluster(tmp: Path, config: str) -> list[services.Service]:
-    a, b = services.free_port(), services.free_port()
+    a, b = services.free_ports(2)
     peers = [peer(tmp / "a", config, a, b), peer(tmp / "b", config, b, a)]
     for service in peers:
         service.start()
@@ -197,4 +197,5 @@ def test_a_write_dropped_after_sending_is_not_sent_again_elsewhere(tmp_path, set
 
 
 def ports() -> tuple[int, int]:
-    return services.free_port(), services.free_port()
+    a, b = services.free_ports(2)
+    return a, b

@@ -67,12 +67,11 @@ class RunningStack:
         return status.pid if status and status.state == "RUNNING" else None
 
 
-def free_ports(count: int) -> list[int]:
-    """Distinct free ports: the stack refuses two of its variables naming one port."""
-    found: set[int] = set()
-    while len(found) < count:
-        found.add(services.free_port())
-    return sorted(found)
+def port_env() -> dict[str, str]:
+    """Every port variable of the stack, each on its own free port (the stack refuses two
+    variables naming one port)."""
+    ports = services.free_ports(len(environment.PORTS))
+    return {p.env: str(port) for p, port in zip(environment.PORTS, ports, strict=True)}
 
 
 @contextlib.contextmanager
@@ -90,8 +89,7 @@ def running_stack(
     `python -m stack setup` first (database, demo users), for a stack that serves the panel."""
     var = tmp_path / "var"
     env = clean_env(VAR_DIR=str(var), **(extra_env or {}))
-    for p, number in zip(environment.PORTS, free_ports(len(environment.PORTS)), strict=True):
-        env[p.env] = str(number)
+    env.update(port_env())
     monkeypatch.setattr(environment, "VAR_DIR", var)
     if setup:
         done = subprocess.run(

@@ -7,15 +7,14 @@ import subprocess
 import sys
 
 from stack import environment
-from tests import services
 from tests.helpers import REPO, clean_env, run_manage
+from tests.stack.helpers import port_env
 
 
 def _stack_env(tmp_path, **extra: str) -> dict[str, str]:
     # A quote and a space in the path: the values must survive a shell's eval.
     env = clean_env(VAR_DIR=str(tmp_path / "it's var"), **extra)
-    for p in environment.PORTS:
-        env[p.env] = str(services.free_port())
+    env.update(port_env())
     return env
 
 

@@ -38,7 +38,7 @@ from integrations import alertmanager, prometheus
 from stack import configuration, environment, programs, run
 from tests import services
 from tests.helpers import REPO, clean_env
-from tests.stack.helpers import RunningStack, free_ports, running_stack, wait_for
+from tests.stack.helpers import RunningStack, port_env, running_stack, wait_for
 
 
 def django_settings_engine() -> str:
@@ -76,8 +76,8 @@ def replicated_env(tmp_path, monkeypatch) -> dict[str, str]:
     for name in ("PROMETHEUS_URL", "ALERTMANAGER_URL", "REDIS_URL", "KUBECONFIG"):
         monkeypatch.delenv(name, raising=False)
     monkeypatch.setenv("STACK_REPLICAS", "2")
-    for p, number in zip(environment.PORTS, free_ports(len(environment.PORTS)), strict=True):
-        monkeypatch.setenv(p.env, str(number))
+    for name, port in port_env().items():
+        monkeypatch.setenv(name, port)
     return environment.stack_environment()
 
 

@@ -20,13 +20,12 @@ import yaml
 from stack import configuration, environment, supervision
 from tests import services
 from tests.helpers import REPO, clean_env, run_manage
-from tests.stack.helpers import is_alive, wait_for
+from tests.stack.helpers import is_alive, port_env, wait_for
 
 
 def _env_with_free_ports(tmp_path, **extra: str) -> dict[str, str]:
     env = clean_env(VAR_DIR=str(tmp_path / "var"), DEMO_HISTORY_DAYS="0.5", **extra)
-    for p in environment.PORTS:
-        env[p.env] = str(services.free_port())
+    env.update(port_env())
     return env
 
 
@@ -120,10 +119,11 @@ def test_it_refuses_a_port_that_is_not_a_number(monkeypatch):
 
 
 def test_it_names_the_taken_port_and_the_variable_that_moves_it(tmp_path):
-    env = _env_with_free_ports(tmp_path)
     with socket.socket() as squatter:
         squatter.bind(("127.0.0.1", 0))
         squatter.listen()
+        # The other ports are chosen while the squatter holds its own, so none of them is it.
+        env = _env_with_free_ports(tmp_path)
         env["PROMETHEUS_PORT"] = str(squatter.getsockname()[1])
         result = subprocess.run(
             [sys.executable, "-m", "stack", "run"],
