@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import os
+import threading
 import urllib.request
 
 import pytest
@@ -19,6 +20,7 @@ from demo.backfill import backfill
 from tests import services
 from tests.browser.conftest import log_in, screenshot
 from tests.conftest import PASSWORD
+from tuning import backtest as backtest_module
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -63,6 +65,8 @@ def test_it_tunes_a_threshold_with_a_backtest_a_note_and_a_reloaded_rule(
     expect(page.locator(".errorlist")).to_contain_text("This field is required")
     threshold.refresh_from_db()
     assert threshold.warning == 1
+    # The refused form replays the backtest too; read it before saving, as a person would.
+    expect(backtest).to_contain_text("Proposed: warning 2.5")
 
     page.get_by_label("Alert-tuning note:").fill(
         "1 % paged on every deploy; 2.5 % still catches 20 Nov"
@@ -82,3 +86,31 @@ def test_it_tunes_a_threshold_with_a_backtest_a_note_and_a_reloaded_rule(
     assert "* 100) > 2.5) and on()" in rule_file
     queries = loaded_queries(stack)  # reloaded by the task the save queued
     assert any('5.."}' in q and "> 2.5" in q for q in queries), queries
+
+
+def test_the_save_button_stays_where_it_is_when_the_backtest_arrives(
+    page: Page, admin_user, stack, monkeypatch, request
+):
+    """The backtest sits above the Save button and arrives after the page: its place is held,
+    so a press on Save is not released on whatever moved under the mouse (which loses the
+    click; it made this file's first test flaky under load)."""
+    released = threading.Event()
+    request.addfinalizer(released.set)  # never leave a server thread held
+    real = backtest_module.backtest
+
+    def held(*args, **kwargs):
+        released.wait(timeout=60)
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(backtest_module, "backtest", held)
+    threshold = Threshold.objects.get(key="api_error_rate")
+    log_in(page, "admin", PASSWORD)
+    page.goto(f"/admin/alerts/threshold/{threshold.pk}/change/")
+    save = page.get_by_role("button", name="Save", exact=True)
+    expect(page.get_by_test_id("backtest")).to_contain_text("Replaying 30 days")
+    before = save.bounding_box()
+    released.set()
+    expect(page.get_by_test_id("backtest-table")).to_be_visible()
+    after = save.bounding_box()
+    assert before and after
+    assert abs(after["y"] - before["y"]) < 8, (before, after)
