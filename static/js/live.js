@@ -13,6 +13,9 @@
 //   one was missed (the catch-up).
 // - A region that holds the focus or an input someone has changed is left alone that round,
 //   so that nobody loses what they were typing.
+// - While a mouse button or a finger is down, an answer waits ("live:held") and lands once it
+//   is released: a new region above would move the button being pressed, and a press released
+//   elsewhere is no click (at most HOLD_MS, for a release the page never hears).
 // - The header says when the page last updated, and says plainly when it cannot: the server
 //   does not answer, answers with an error, or the session ended (then polling stops).
 // - Before a region is replaced, "live:before" is dispatched on it; after, "live:after" on the
@@ -25,6 +28,9 @@
   var loginPath = body.dataset.loginPath || "/accounts/login/";
   if (!url) return;
 
+  var HOLD_MS = 10000;
+  var pressedAt = null;
+  var held = null;
   var lastOk = new Date();
   var lastRound = Date.now();
   var inFlight = false;
@@ -128,6 +134,34 @@
     return changed;
   }
 
+  // The answer of a round: its regions swapped in, its interval followed, the header told.
+  function land(fresh) {
+    swap(fresh);
+    follow(fresh);
+    lastOk = new Date();
+    // A round that was already under way when the tab hid lands afterwards: it must not
+    // cover the pause with "Updated".
+    if (document.hidden) say("paused", "Paused while the tab is hidden; last updated " + clock(lastOk));
+    else say("ok", "Updated " + clock(lastOk));
+    body.dispatchEvent(new CustomEvent("live:updated", {bubbles: true}));
+  }
+
+  function isPressed() {
+    return pressedAt !== null && Date.now() - pressedAt < HOLD_MS;
+  }
+
+  document.addEventListener("pointerdown", function () { pressedAt = Date.now(); }, true);
+  function release() {
+    pressedAt = null;
+    if (held === null) return;
+    var fresh = held;
+    held = null;
+    // after the click that this release makes, which is dispatched in the same task
+    window.setTimeout(function () { land(fresh); }, 0);
+  }
+  document.addEventListener("pointerup", release, true);
+  document.addEventListener("pointercancel", release, true);
+
   function round() {
     if (stopped || inFlight || document.hidden) return;
     inFlight = true;
@@ -154,14 +188,13 @@
       .then(function (text) {
         if (text === null || text === undefined) return;
         var fresh = new DOMParser().parseFromString(text, "text/html");
-        swap(fresh);
-        follow(fresh);
-        lastOk = new Date();
-        // A round that was already under way when the tab hid lands afterwards: it must not
-        // cover the pause with "Updated".
-        if (document.hidden) say("paused", "Paused while the tab is hidden; last updated " + clock(lastOk));
-        else say("ok", "Updated " + clock(lastOk));
-        body.dispatchEvent(new CustomEvent("live:updated", {bubbles: true}));
+        if (isPressed()) {
+          held = fresh;  // a newer answer replaces an older one that still waits
+          body.dispatchEvent(new CustomEvent("live:held", {bubbles: true}));
+          return;
+        }
+        held = null;
+        land(fresh);
       })
       .catch(function () {
         say("failing", "Cannot update: the server does not answer; last updated " +

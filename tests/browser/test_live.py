@@ -185,6 +185,29 @@ def test_a_round_that_lands_after_the_tab_hid_leaves_it_paused(page: Page, sre, 
     expect(page.get_by_test_id("live-status")).to_contain_text("Paused while the tab is hidden")
 
 
+def test_an_answer_waits_while_a_button_is_pressed_and_lands_on_release(page: Page, sre, fast):
+    """A region swapped in above a pressed button would move it, and the release would fall
+    elsewhere: no click. The answer waits for the release."""
+    log_in(page, "sre", PASSWORD)
+    page.goto("/runbooks/")
+    expect(page.get_by_test_id("nav-none-firing")).to_be_visible()
+    page.evaluate(
+        "window.__held = 0; document.body.addEventListener('live:held', () => { window.__held++; })"
+    )
+    heading = page.get_by_role("heading", level=1).bounding_box()
+    assert heading
+    page.mouse.move(heading["x"] + 2, heading["y"] + heading["height"] / 2)
+    page.mouse.down()
+    make_firing_alert(labels={"severity": "critical"})
+    # the second answer from now has the new alert (the first may have been read before it)
+    page.evaluate("window.__held = 0")
+    page.wait_for_function("() => window.__held >= 2", timeout=30_000)
+    assert page.get_by_test_id("nav-critical").count() == 0
+    expect(page.get_by_test_id("nav-none-firing")).to_be_visible()
+    page.mouse.up()
+    expect(page.get_by_test_id("nav-critical")).to_have_text("1 critical")
+
+
 def wait_for_requests(page: Page, asked: list[str], count: int, seconds: float = 10) -> None:
     """Until the test has heard ``count`` requests (events arrive while Playwright waits)."""
     deadline = time.monotonic() + seconds
