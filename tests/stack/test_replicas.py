@@ -23,6 +23,7 @@ import urllib.parse
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import pytest
 import requests
@@ -430,14 +431,21 @@ def banner(client) -> str:
     return found.group(1) if found else ""
 
 
+def both_replicas(
+    replicated: RunningStack, settings, program: str, setting: str, client: Any
+) -> Iterator[tuple[str, str]]:
+    """The panel pointed at replicas a and b of ``program`` (``setting`` lists both), with
+    ``client``'s memory of a replica found down forgotten before and after."""
+    a, b = (f"http://127.0.0.1:{replicated.port(f'{program}-{x}')}" for x in "ab")
+    setattr(settings, setting, f"{a},{b}")
+    client.asking_order.clear()
+    yield a, b
+    client.asking_order.clear()
+
+
 @pytest.fixture
 def both_prometheus(replicated, settings) -> Iterator[tuple[str, str]]:
-    a = f"http://127.0.0.1:{replicated.port('prometheus-a')}"
-    b = f"http://127.0.0.1:{replicated.port('prometheus-b')}"
-    settings.PROMETHEUS_URL = f"{a},{b}"
-    prometheus.asking_order.clear()
-    yield a, b
-    prometheus.asking_order.clear()
+    yield from both_replicas(replicated, settings, "prometheus", "PROMETHEUS_URL", prometheus)
 
 
 @pytest.mark.services
@@ -479,12 +487,7 @@ def test_with_prometheus_a_stopped_the_checks_keep_their_real_states_from_b(
 
 @pytest.fixture
 def both_alertmanagers(replicated, settings) -> Iterator[tuple[str, str]]:
-    a = f"http://127.0.0.1:{replicated.port('alertmanager-a')}"
-    b = f"http://127.0.0.1:{replicated.port('alertmanager-b')}"
-    settings.ALERTMANAGER_URL = f"{a},{b}"
-    alertmanager.asking_order.clear()
-    yield a, b
-    alertmanager.asking_order.clear()
+    yield from both_replicas(replicated, settings, "alertmanager", "ALERTMANAGER_URL", alertmanager)
 
 
 def silence(comment: str) -> str:
