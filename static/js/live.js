@@ -13,9 +13,10 @@
 //   one was missed (the catch-up).
 // - A region that holds the focus or an input someone has changed is left alone that round,
 //   so that nobody loses what they were typing.
-// - While a mouse button or a finger is down, an answer waits ("live:held") and lands once it
-//   is released: a new region above would move the button being pressed, and a press released
-//   elsewhere is no click (at most HOLD_MS, for a release the page never hears).
+// - While a mouse button or a finger is down, an answer waits ("live:held") and lands after
+//   the click its release makes: a new region above would move the button being pressed, and
+//   a press released elsewhere is no click. The newest answer waits; a press lasts at most
+//   data-live-hold seconds on the body (10), for a release the page never hears.
 // - The header says when the page last updated, and says plainly when it cannot: the server
 //   does not answer, answers with an error, or the session ended (then polling stops).
 // - Before a region is replaced, "live:before" is dispatched on it; after, "live:after" on the
@@ -28,9 +29,11 @@
   var loginPath = body.dataset.loginPath || "/accounts/login/";
   if (!url) return;
 
-  var HOLD_MS = 10000;
-  var pressedAt = null;
-  var held = null;
+  var pressed = {};  // pointerId: when it went down
+  var held = null;  // {page, at}: the newest answer that arrived while pressed
+  var releases = 0;  // how many releases there have been
+  var releasing = 0;  // the number of a release whose click has not come yet
+  var failure = null;  // {at, text}: the latest round that could not update
   var lastOk = new Date();
   var lastRound = Date.now();
   var inFlight = false;
@@ -134,33 +137,81 @@
     return changed;
   }
 
-  // The answer of a round: its regions swapped in, its interval followed, the header told.
-  function land(fresh) {
+  function fail(text) {
+    failure = {at: new Date(), text: text};
+    sayFailing();
+  }
+
+  function sayFailing() {
+    say("failing", "Cannot update: " + failure.text + "; last updated " + clock(lastOk) +
+        ", retrying.");
+  }
+
+  // An answer that arrived ``at``: its regions swapped in, its interval followed, the header
+  // told (a round that failed after it arrived is still the news).
+  function land(fresh, at) {
     swap(fresh);
     follow(fresh);
-    lastOk = new Date();
+    lastOk = at;
     // A round that was already under way when the tab hid lands afterwards: it must not
     // cover the pause with "Updated".
     if (document.hidden) say("paused", "Paused while the tab is hidden; last updated " + clock(lastOk));
+    else if (failure && failure.at > at) sayFailing();
     else say("ok", "Updated " + clock(lastOk));
     body.dispatchEvent(new CustomEvent("live:updated", {bubbles: true}));
   }
 
   function isPressed() {
-    return pressedAt !== null && Date.now() - pressedAt < HOLD_MS;
+    var longest = (Number(body.dataset.liveHold) || 10) * 1000;
+    for (var id in pressed) {
+      if (Date.now() - pressed[id] < longest) return true;
+    }
+    return false;
   }
 
-  document.addEventListener("pointerdown", function () { pressedAt = Date.now(); }, true);
-  function release() {
-    pressedAt = null;
-    if (held === null) return;
-    var fresh = held;
-    held = null;
-    // after the click that this release makes, which is dispatched in the same task
-    window.setTimeout(function () { land(fresh); }, 0);
+  function isHolding() {
+    return isPressed() || releasing !== 0;
   }
-  document.addEventListener("pointerup", release, true);
-  document.addEventListener("pointercancel", release, true);
+
+  // The held answer lands once nothing is pressed and the release's click has been handled:
+  // a touch's click comes in a task of its own after the release, a drag makes none.
+  function release() {
+    if (isPressed() || held === null) return;
+    var number = ++releases;
+    releasing = number;
+    var landed = false;
+    function go() {
+      if (landed) return;
+      landed = true;
+      document.removeEventListener("click", afterClick, true);
+      if (releasing !== number) return;  // a later release decides
+      releasing = 0;
+      if (stopped || held === null || isPressed()) return;
+      var next = held;
+      held = null;
+      land(next.page, next.at);
+    }
+    function afterClick() { window.setTimeout(go, 0); }
+    document.addEventListener("click", afterClick, true);
+    window.setTimeout(go, 300);
+  }
+
+  document.addEventListener("pointerdown", function (event) {
+    if (event.button === 0) pressed[event.pointerId] = Date.now();  // not a right click
+  }, true);
+  function lift(event) {
+    delete pressed[event.pointerId];
+    release();
+  }
+  document.addEventListener("pointerup", lift, true);
+  document.addEventListener("pointercancel", lift, true);
+  // A release outside the window may never reach the page (a right click is no press, and a
+  // touch that becomes a long press or a scroll is cancelled).
+  function forget() {
+    pressed = {};
+    release();
+  }
+  window.addEventListener("blur", forget);
 
   function round() {
     if (stopped || inFlight || document.hidden) return;
@@ -173,14 +224,14 @@
         if (response.status === 401 || response.status === 403 ||
             (response.redirected && landed.pathname === loginPath)) {
           stopped = true;
+          held = null;
           say("ended", "Your session ended: this page no longer updates.",
               {href: loginPath + "?next=" + encodeURIComponent(location.pathname + location.search),
                text: "Sign in again"});
           return null;
         }
         if (!response.ok) {
-          say("failing", "Cannot update: the server answered " + response.status +
-              "; last updated " + clock(lastOk) + ", retrying.");
+          fail("the server answered " + response.status);
           return null;
         }
         return response.text();
@@ -188,17 +239,16 @@
       .then(function (text) {
         if (text === null || text === undefined) return;
         var fresh = new DOMParser().parseFromString(text, "text/html");
-        if (isPressed()) {
-          held = fresh;  // a newer answer replaces an older one that still waits
+        if (isHolding()) {
+          held = {page: fresh, at: new Date()};  // it replaces an older one that still waits
           body.dispatchEvent(new CustomEvent("live:held", {bubbles: true}));
           return;
         }
         held = null;
-        land(fresh);
+        land(fresh, new Date());
       })
       .catch(function () {
-        say("failing", "Cannot update: the server does not answer; last updated " +
-            clock(lastOk) + ", retrying.");
+        fail("the server does not answer");
       })
       .finally(function () {
         inFlight = false;
@@ -214,6 +264,7 @@
       window.clearInterval(timer);
       timer = null;
       if (!stopped) say("paused", "Paused while the tab is hidden; last updated " + clock(lastOk));
+      forget();  // nobody presses a hidden page
       return;
     }
     if (stopped) return;

@@ -185,27 +185,75 @@ def test_a_round_that_lands_after_the_tab_hid_leaves_it_paused(page: Page, sre, 
     expect(page.get_by_test_id("live-status")).to_contain_text("Paused while the tab is hidden")
 
 
+def hold_answers(page: Page) -> None:
+    """Count the answers held while pressed; a press lasts as long as the test needs."""
+    page.evaluate(
+        "document.body.dataset.liveHold = '600'; window.__held = 0; window.__order = [];"
+        " document.body.addEventListener('live:held', () => { window.__held++; });"
+        " document.body.addEventListener('live:updated', () => {"
+        "   window.__order.push('updated');"
+        "   window.__said = document.getElementById('live-status').textContent; });"
+        " document.addEventListener('click', () => { window.__order.push('click'); }, true);"
+    )
+
+
+def held_with(page: Page, change) -> None:
+    """``change`` made while pressed, then two answers held: the second was asked for after
+    it (the first may have been read before)."""
+    change()
+    page.evaluate("window.__held = 0")
+    page.wait_for_function("() => window.__held >= 2", timeout=30_000)
+
+
 def test_an_answer_waits_while_a_button_is_pressed_and_lands_on_release(page: Page, sre, fast):
     """A region swapped in above a pressed button would move it, and the release would fall
-    elsewhere: no click. The answer waits for the release."""
+    elsewhere: no click. The answer waits for the release, and lands after its click."""
     log_in(page, "sre", PASSWORD)
     page.goto("/runbooks/")
     expect(page.get_by_test_id("nav-none-firing")).to_be_visible()
-    page.evaluate(
-        "window.__held = 0; document.body.addEventListener('live:held', () => { window.__held++; })"
-    )
+    hold_answers(page)
     heading = page.get_by_role("heading", level=1).bounding_box()
     assert heading
     page.mouse.move(heading["x"] + 2, heading["y"] + heading["height"] / 2)
     page.mouse.down()
-    make_firing_alert(labels={"severity": "critical"})
-    # the second answer from now has the new alert (the first may have been read before it)
-    page.evaluate("window.__held = 0")
-    page.wait_for_function("() => window.__held >= 2", timeout=30_000)
+    held_with(page, lambda: make_firing_alert(labels={"severity": "critical"}))
     assert page.get_by_test_id("nav-critical").count() == 0
     expect(page.get_by_test_id("nav-none-firing")).to_be_visible()
+    # From now on no round can answer: only the held answer can bring the alert.
+    page.route("**/live/**", lambda route: route.abort())
+    expect(page.get_by_test_id("live-status")).to_contain_text("Cannot update")
     page.mouse.up()
     expect(page.get_by_test_id("nav-critical")).to_have_text("1 critical")
+    assert page.evaluate("window.__order")[:2] == ["click", "updated"]
+    # It was news when it arrived, but a round failed since: the header still says so.
+    assert "Cannot update" in page.evaluate("window.__said")
+
+
+def test_a_tap_gets_its_click_before_the_held_answer_lands(browser, live_server, sre, fast):
+    """A touch's click comes in a task of its own after the finger lifts: the answer waits
+    for it too."""
+    context = browser.new_context(
+        base_url=live_server.url, viewport={"width": 800, "height": 860}, has_touch=True
+    )
+    try:
+        page = context.new_page()
+        log_in(page, "sre", PASSWORD)
+        page.goto("/runbooks/")
+        expect(page.get_by_test_id("nav-none-firing")).to_be_visible()
+        hold_answers(page)
+        client = context.new_cdp_session(page)
+        heading = page.get_by_role("heading", level=1).bounding_box()
+        assert heading
+        point = {"x": heading["x"] + 2, "y": heading["y"] + heading["height"] / 2}
+        client.send("Input.dispatchTouchEvent", {"type": "touchStart", "touchPoints": [point]})
+        held_with(page, lambda: make_firing_alert(labels={"severity": "critical"}))
+        assert page.get_by_test_id("nav-critical").count() == 0
+        page.route("**/live/**", lambda route: route.abort())
+        client.send("Input.dispatchTouchEvent", {"type": "touchEnd", "touchPoints": []})
+        expect(page.get_by_test_id("nav-critical")).to_have_text("1 critical")
+        assert page.evaluate("window.__order")[:2] == ["click", "updated"]
+    finally:
+        context.close()
 
 
 def wait_for_requests(page: Page, asked: list[str], count: int, seconds: float = 10) -> None:
