@@ -14,6 +14,7 @@ the project's .venv); nothing of the local stack is needed.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import shutil
@@ -31,10 +32,17 @@ TOKEN = "bench-webhook-token"  # noqa: S105 (a throwaway panel)
 BATCH = 500  # alerts per POST, as Prometheus batches them
 
 
+def free_ports(count: int) -> list[int]:
+    """Distinct free ports: all stay bound until each is chosen."""
+    with contextlib.ExitStack() as held:
+        socks = [held.enter_context(socket.socket()) for _ in range(count)]
+        for sock in socks:
+            sock.bind(("127.0.0.1", 0))
+        return [int(sock.getsockname()[1]) for sock in socks]
+
+
 def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
+    return free_ports(1)[0]
 
 
 def wait_http(url: str, seconds: float = 60) -> None:
@@ -83,13 +91,14 @@ receivers:
 
 
 def start_peers(work: Path, config: str) -> list[tuple[subprocess.Popen, str]]:
-    gossip = [free_port(), free_port()]
+    ports = free_ports(4)
+    gossip, webs = ports[:2], ports[2:]
     peers = []
     for index, port in enumerate(gossip):
         data = work / f"am{index}"
         data.mkdir()
         (data / "alertmanager.yml").write_text(config)
-        web = free_port()
+        web = webs[index]
         process = subprocess.Popen(
             [
                 "prometheus-alertmanager",

@@ -240,7 +240,7 @@ def test_it_backtests_a_tier_from_its_own_series_as_from_all_of_them(live, setti
 
 def test_it_moves_enterprise_latency_until_the_backend_scales_to_six(tmp_path):
     env = workload.DemoEnvironment(tmp_path / "state.json")
-    port, kube_port = services.free_port(), services.free_port()
+    port, kube_port = services.free_ports(2)
     server = workload.serve(env, "127.0.0.1", port)
     kube_server = kube.serve(env.cluster, "127.0.0.1", kube_port)
     prometheus = services.prometheus(tmp_path, scrape_config(port)).start()

@@ -33,10 +33,10 @@ def wait_for(what: str, predicate, seconds: float = 30) -> None:
         time.sleep(0.2)
 
 
-def peer(data_dir: Path, config: str, gossip: int, other: int) -> services.Service:
-    """One Alertmanager of a two-peer cluster gossiping on 127.0.0.1."""
+def peer(data_dir: Path, config: str, gossip: int, other: int, port: int) -> services.Service:
+    """One Alertmanager of a two-peer cluster gossiping on 127.0.0.1, serving on ``port``
+    (every port chosen together, so that none is another's)."""
     data_dir.mkdir(parents=True, exist_ok=True)
-    port = services.free_port()
     (data_dir / "alertmanager.yml").write_text(config)
     url = f"http://127.0.0.1:{port}"
     return services.Service(
@@ -61,8 +61,8 @@ def peer(data_dir: Path, config: str, gossip: int, other: int) -> services.Servi
 
 
 def cluster(tmp: Path, config: str) -> list[services.Service]:
-    a, b = services.free_ports(2)
-    peers = [peer(tmp / "a", config, a, b), peer(tmp / "b", config, b, a)]
+    a, b, web_a, web_b = services.free_ports(4)
+    peers = [peer(tmp / "a", config, a, b, web_a), peer(tmp / "b", config, b, a, web_b)]
     for service in peers:
         service.start()
     return peers
@@ -196,6 +196,7 @@ def test_a_write_dropped_after_sending_is_not_sent_again_elsewhere(tmp_path, set
         alertmanager.asking_order.clear()
 
 
-def ports() -> tuple[int, int]:
-    a, b = services.free_ports(2)
-    return a, b
+def ports() -> tuple[int, int, int]:
+    """A lone peer's gossip port, the absent other's, and its web port."""
+    gossip, other, web = services.free_ports(3)
+    return gossip, other, web

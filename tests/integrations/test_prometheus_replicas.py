@@ -60,8 +60,8 @@ def test_a_bad_query_is_not_retried_on_the_other_replica(settings, prometheus_se
     assert prometheus.asking_order.down(prometheus.replicas()) == []
 
 
-def test_it_is_an_error_only_when_no_replica_answers(settings, dead):
-    other = f"http://127.0.0.1:{services.free_port()}"
+def test_it_is_an_error_only_when_no_replica_answers(settings):
+    dead, other = (f"http://127.0.0.1:{port}" for port in services.free_ports(2))
     settings.PROMETHEUS_URL = f"{dead},{other}"
     result = prometheus.instant_query("vector(1)")
     assert result.failure == prometheus.QueryFailure.UNREACHABLE
