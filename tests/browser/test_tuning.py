@@ -109,6 +109,7 @@ def test_the_save_button_stays_where_it_is_when_the_backtest_arrives(
     save = page.get_by_role("button", name="Save", exact=True)
     expect(page.get_by_test_id("backtest")).to_contain_text("Replaying 30 days")
     before = save.bounding_box()
+    screenshot(page, "tuning-backtest-loading")
     released.set()
     expect(page.get_by_test_id("backtest-table")).to_be_visible()
     after = save.bounding_box()
