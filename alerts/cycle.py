@@ -11,7 +11,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from django.db import connection, transaction
-from django.db.models import Field, Max
+from django.db.models import Field, Max, QuerySet
 
 from alerts.choices import TuningKind
 from alerts.evaluation import Reading, judge, relative_change
@@ -75,6 +75,15 @@ def evaluate_cycle(now: float | None = None) -> CycleResult:
     )
 
 
+def changes_at(now: float) -> QuerySet[StateChange]:
+    """The state changes of the cycle at ``now``: each is stamped with its cycle's moment."""
+    return StateChange.objects.filter(at=_stamp(now)).select_related("check_obj").order_by("pk")
+
+
+def _stamp(now: float) -> datetime:
+    return datetime.fromtimestamp(now, tz=UTC)
+
+
 def read(thresholds: list[Threshold], now: float) -> tuple[Readings, int]:
     """Every threshold's readings at ``now``, and how many distinct queries that took."""
     jobs: list[prometheus.Job] = []
@@ -99,7 +108,7 @@ def judge_and_store(
 ) -> tuple[int, list[StateChange]]:
     """Judge the checks of ``shard`` from ``readings`` and store them with a history row for
     every change of state, in one transaction: (checks judged, the changes written)."""
-    stamp = datetime.fromtimestamp(now, tz=UTC)
+    stamp = _stamp(now)
     to_save: list[Check] = []
     changes: list[StateChange] = []
     by_threshold: dict[int, dict[str, Check]] = {}

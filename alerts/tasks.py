@@ -71,9 +71,17 @@ def start_cycle(claimed: slots.Claim) -> bool:
     # join. A shard that starts after its tick is over finds so when it renews, does nothing
     # and reports it, and the join still comes.
     header = [evaluate_shard.s(now, index, count, part, claim) for index, part in enumerate(parts)]
-    join = join_cycle.s(now=now, claim=claim, started=started, queries=queries)
-    celery.chord(header)(join)
+    send_chord(header, now=now, claim=claim, started=started, queries=queries)
     return True
+
+
+def send_chord(header: list[celery.Signature], **cycle_of: object) -> None:
+    """The shards, joined by ``join_cycle`` once the last has returned. A shard cannot report
+    every failure itself: when its process is lost (the kernel's OOM killer, Celery's hard
+    time limit) Celery fails the chord instead, and ``shard_lost`` joins the cycle then, so
+    the tick is released and the other shards' changes are told all the same."""
+    join = join_cycle.s(**cycle_of).on_error(shard_lost.s(**cycle_of))
+    celery.chord(header)(join)
 
 
 def shard_count(series: int) -> int:
@@ -100,7 +108,7 @@ def evaluate_shard(now: float, index: int, count: int, part: dict, claim: dict) 
                 count,
                 now,
             )
-            return {"checks": 0, "changes": [], "error": "its tick was over before it started"}
+            return {"checks": 0, "changes": 0, "error": "its tick was over before it started"}
         readings = cycle.unpartition(part)
         thresholds = [
             t
@@ -114,8 +122,8 @@ def evaluate_shard(now: float, index: int, count: int, part: dict, claim: dict) 
         )
     except Exception as exc:  # the join reports it; the next cycle tries again
         logger.exception("shard %d of %d of the cycle at %s failed", index + 1, count, now)
-        return {"checks": 0, "changes": [], "error": f"{type(exc).__name__}: {exc}"}
-    done = {"checks": checks, "changes": [c.pk for c in changes], "error": ""}
+        return {"checks": 0, "changes": 0, "error": f"{type(exc).__name__}: {exc}"}
+    done = {"checks": checks, "changes": len(changes), "error": ""}
     try:
         queue_notifications(changes)
     except Exception as exc:  # the changes are stored: the join still tells the apps above
@@ -135,30 +143,54 @@ def join_cycle(
     still this cycle's (a shard that keeps failing, or cycles that overrun their lease, are
     for the self-monitoring to see)."""
     errors = [r["error"] for r in results if r["error"]]
-    ids = [pk for r in results for pk in r["changes"]]
-    changes = [
-        change
-        for start in range(0, len(ids), 500)
-        for change in StateChange.objects.filter(pk__in=ids[start : start + 500])
-    ]
-    changes.sort(key=lambda c: c.pk)
-    tell(changes)
-    held = slots.finish(slots.Claim.from_json(claim))
+    logger.info(
+        "the cycle at %s: %d shards judged %d checks and wrote %d changes",
+        now,
+        len(results),
+        sum(r["checks"] for r in results),
+        sum(r["changes"] for r in results),
+    )
     if errors:
         logger.error(
             "the cycle at %s: %d of %d shards failed: %s", now, len(errors), len(results), errors
         )
-    elif not held:
+    finish_cycle(now=now, claim=claim, started=started, queries=queries, failed=bool(errors))
+
+
+@shared_task(name="alerts.tasks.shard_lost", ignore_result=True)
+def shard_lost(
+    request: object,
+    exc: BaseException,
+    traceback: object,
+    *,
+    now: float,
+    claim: dict,
+    started: float,
+    queries: int,
+) -> None:
+    """The chord's error callback, after every shard has returned or been lost: the join,
+    with no heartbeat (the self-monitoring sees a cycle that lost a shard). The lost shard's
+    checks keep their last states until the next cycle judges them."""
+    logger.error("the cycle at %s lost a shard: %s", now, exc)
+    finish_cycle(now=now, claim=claim, started=started, queries=queries, failed=True)
+
+
+def finish_cycle(*, now: float, claim: dict, started: float, queries: int, failed: bool) -> None:
+    """The cycle's changes, every shard's, found by its stamp and told to the apps above once
+    for the whole cycle; the tick released; the heartbeat recorded when no shard failed and
+    the tick was still this cycle's."""
+    changes = list(cycle.changes_at(now))
+    tell(changes)
+    held = slots.finish(slots.Claim.from_json(claim))
+    if not held:
         logger.error("the cycle at %s outlived its tick's lease: another cycle has the task", now)
-    else:
+    elif not failed:
         health.record_heartbeat(health.EVALUATION_HEARTBEAT)
     logger.info(
-        "cycle at %s: %d checks, %d changes, %d queries, %d shards, %.2f s",
+        "cycle at %s: %d changes, %d queries, %.2f s",
         now,
-        sum(r["checks"] for r in results),
         len(changes),
         queries,
-        len(results),
         time.time() - started,
     )
 

@@ -1,7 +1,8 @@
 """A cycle split into shard tasks (``alerts.tasks.start_cycle``): the shards judge disjoint
 checks that together are every check, a sharded cycle stores what the whole cycle would, each
 change is written (and handed to notifications) once, a failing shard does not stop the others
-nor the join, and through a real broker and worker the join releases the tick."""
+nor the join, and through a real broker and worker the join releases the tick, even when a
+shard is lost to Celery (its process killed)."""
 
 from __future__ import annotations
 
@@ -211,7 +212,7 @@ def test_a_late_join_records_no_heartbeat(loaded, settings):
     later = claimed.claimed_at + timedelta(seconds=slots.lease_seconds(60) + 1)
     assert slots.claim(alert_tasks.EVALUATION_TASK, settings.EVALUATION_INTERVAL, now=later)
     alert_tasks.join_cycle(
-        [{"checks": 3, "changes": [], "error": ""}],
+        [{"checks": 3, "changes": 0, "error": ""}],
         now=time.time(),
         claim=claimed.as_json(),
         started=time.time(),
@@ -277,3 +278,46 @@ def test_through_a_real_worker_the_shards_join_and_release_the_tick(loaded, sett
     )
     assert all(n == 1 for n in rows.values())
     assert Heartbeat.objects.get(name=EVALUATION_HEARTBEAT).last_seen > heartbeat
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_shard_celery_fails_still_joins_the_cycle_and_tells_every_change_once(
+    loaded, settings, redis_server, monkeypatch
+):
+    """A shard whose process dies (the OOM killer, the hard time limit) cannot report it:
+    Celery fails its part of the chord, and the join's error callback joins the cycle. Here
+    the second shard's result cannot be encoded, which Celery fails the same way, after the
+    shard stored its checks."""
+    settings.EVALUATION_SHARD_SERIES = 5
+    judge = cycle.judge_and_store
+
+    def second_is_lost(thresholds, readings, now, *, shard, **kwargs):
+        checks, changes = judge(thresholds, readings, now, shard=shard, **kwargs)
+        return (object() if shard.index == 1 else checks), changes
+
+    monkeypatch.setattr(cycle, "judge_and_store", second_is_lost)
+    heard: list[list[int]] = []
+
+    def listener(sender, changes=(), **kwargs):
+        heard.append([c.pk for c in changes])
+
+    states_changed.connect(listener)
+    try:
+        with (
+            celery_broker(redis_server.url),
+            start_worker(app, pool="solo", perform_ping_check=False, shutdown_timeout=10),
+        ):
+            alert_tasks.evaluate_thresholds.delay()  # the first cycle: every check is new
+            deadline = time.monotonic() + 60
+            while not TaskSlot.objects.filter(
+                task=alert_tasks.EVALUATION_TASK, slot__gte=0, finished_at__isnull=False
+            ).exists():
+                assert time.monotonic() < deadline, "the cycle was not joined within 60 s"
+                time.sleep(0.05)
+    finally:
+        states_changed.disconnect(listener)
+    assert alert_tasks.shard_count(Check.objects.count()) > 2
+    # every shard's changes, the lost one's too (it had stored them), told once
+    assert len(heard) == 1
+    assert sorted(heard[0]) == sorted(StateChange.objects.values_list("pk", flat=True))
+    assert not Heartbeat.objects.filter(name=EVALUATION_HEARTBEAT).exists()
