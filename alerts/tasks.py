@@ -9,6 +9,7 @@ from collections.abc import Sequence
 
 import celery
 from celery import shared_task
+from celery.exceptions import ChordError
 from django.conf import settings
 from django.db import transaction
 
@@ -78,8 +79,8 @@ def start_cycle(claimed: slots.Claim) -> bool:
 def send_chord(header: list[celery.Signature], **cycle_of: object) -> None:
     """The shards, joined by ``join_cycle`` once the last has returned. A shard cannot report
     every failure itself: when its process is lost (the kernel's OOM killer, Celery's hard
-    time limit) Celery fails the chord instead, and ``shard_lost`` joins the cycle then, so
-    the tick is released and the other shards' changes are told all the same."""
+    time limit) Celery fails the chord instead, and ``shard_lost`` has the cycle joined then,
+    so the tick is released and the other shards' changes are told all the same."""
     join = join_cycle.s(**cycle_of).on_error(shard_lost.s(**cycle_of))
     celery.chord(header)(join)
 
@@ -148,7 +149,8 @@ def join_cycle(
         now,
         len(results),
         sum(r["checks"] for r in results),
-        sum(r["changes"] for r in results),
+        # a shard of the last release (during a rolling deploy) returned its changes' ids
+        sum(len(n) if isinstance(n, list) else n for n in (r["changes"] for r in results)),
     )
     if errors:
         logger.error(
@@ -168,10 +170,22 @@ def shard_lost(
     started: float,
     queries: int,
 ) -> None:
-    """The chord's error callback, after every shard has returned or been lost: the join,
-    with no heartbeat (the self-monitoring sees a cycle that lost a shard). The lost shard's
-    checks keep their last states until the next cycle judges them."""
+    """The chord's error callback, after every shard has returned or been lost. Celery calls
+    it in place, maybe in the worker's main process (where a lost process is noticed), so it
+    only queues the join, ``join_lost_cycle``, for a pool process. It is also ``join_cycle``'s
+    own error callback: a join that failed itself (not a ``ChordError``) is not run again."""
+    if not isinstance(exc, ChordError):
+        logger.error("the join of the cycle at %s failed: %s", now, exc)
+        return
     logger.error("the cycle at %s lost a shard: %s", now, exc)
+    join_lost_cycle.delay(now=now, claim=claim, started=started, queries=queries)
+
+
+@shared_task(name="alerts.tasks.join_lost_cycle", ignore_result=True)
+def join_lost_cycle(*, now: float, claim: dict, started: float, queries: int) -> None:
+    """The join of a cycle that lost a shard, with no heartbeat (the self-monitoring sees a
+    cycle that lost one). The lost shard's checks keep their last states, or the ones it
+    stored before it was lost, until the next cycle judges them."""
     finish_cycle(now=now, claim=claim, started=started, queries=queries, failed=True)
 
 

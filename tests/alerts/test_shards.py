@@ -12,6 +12,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 from celery.contrib.testing.worker import start_worker
+from celery.exceptions import ChordError
 from django.core.management import call_command
 
 from alerts import cycle
@@ -321,3 +322,19 @@ def test_a_shard_celery_fails_still_joins_the_cycle_and_tells_every_change_once(
     assert len(heard) == 1
     assert sorted(heard[0]) == sorted(StateChange.objects.values_list("pk", flat=True))
     assert not Heartbeat.objects.filter(name=EVALUATION_HEARTBEAT).exists()
+
+
+@pytest.mark.parametrize(
+    ("failure", "joined"),
+    [(ChordError("Dependency 1 raised WorkerLostError()"), True), (RuntimeError("join"), False)],
+)
+def test_the_error_callback_joins_a_cycle_that_lost_a_shard_but_not_a_failed_join(
+    monkeypatch, failure, joined
+):
+    """It is the join's own error callback too: a join that failed itself is not run again
+    (its changes would be told twice)."""
+    queued: list[dict] = []
+    monkeypatch.setattr(alert_tasks.join_lost_cycle, "delay", lambda **kw: queued.append(kw))
+    cycle_of = {"now": 1.5, "claim": {}, "started": 1.0, "queries": 3}
+    alert_tasks.shard_lost(None, failure, None, **cycle_of)
+    assert queued == ([cycle_of] if joined else [])
