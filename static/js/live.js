@@ -176,7 +176,7 @@
   // The held answer lands once nothing is pressed and the release's click has been handled:
   // a touch's click comes in a task of its own after the release, a drag makes none.
   function release() {
-    if (isPressed() || held === null) return;
+    if (isPressed()) return;
     var number = ++releases;
     releasing = number;
     var landed = false;
@@ -215,6 +215,11 @@
 
   function round() {
     if (stopped || inFlight || document.hidden) return;
+    if (held !== null && !isHolding()) {  // a press that outlasted its hold, never released
+      var late = held;
+      held = null;
+      land(late.page, late.at);
+    }
     inFlight = true;
     lastRound = Date.now();
     fetch(url, {headers: {"HX-Request": "true", "X-Live-Refresh": "1"},
@@ -268,7 +273,8 @@
       return;
     }
     if (stopped) return;
-    say("ok", "Updated " + clock(lastOk));
+    if (failure && failure.at > lastOk) sayFailing();
+    else say("ok", "Updated " + clock(lastOk));
     if (Date.now() - lastRound >= seconds * 1000) round();  // the catch-up
     start();
   });
