@@ -246,6 +246,16 @@ def test_a_check_made_any_way_knows_its_bucket(loaded):
     assert made.bucket == cycle.bucket_of(made.signature)
 
 
+def wait_for_the_join(seconds: float = 60) -> None:
+    """Until a claimed tick is released (a new slot row reads finished before any claim)."""
+    deadline = time.monotonic() + seconds
+    while not TaskSlot.objects.filter(
+        task=alert_tasks.EVALUATION_TASK, slot__gte=0, finished_at__isnull=False
+    ).exists():
+        assert time.monotonic() < deadline, f"the cycle was not joined within {seconds:.0f} s"
+        time.sleep(0.05)
+
+
 @pytest.mark.django_db(transaction=True)
 def test_through_a_real_worker_the_shards_join_and_release_the_tick(loaded, settings, redis_server):
     settings.EVALUATION_SHARD_SERIES = 5
@@ -261,12 +271,7 @@ def test_through_a_real_worker_the_shards_join_and_release_the_tick(loaded, sett
         # what beat sends, twice: a second beat in the same tick adds nothing
         alert_tasks.evaluate_thresholds.delay()
         alert_tasks.evaluate_thresholds.delay()
-        deadline = time.monotonic() + 60
-        while not TaskSlot.objects.filter(
-            task=alert_tasks.EVALUATION_TASK, slot__gte=0, finished_at__isnull=False
-        ).exists():
-            assert time.monotonic() < deadline, "the shards did not join within 60 s"
-            time.sleep(0.05)
+        wait_for_the_join()
     after = {c.signature: c.evaluated_at for c in Check.objects.all()}
     assert after.keys() == before.keys()
     assert all(after[s] > before[s] for s in before), "a check no shard judged"
@@ -309,12 +314,7 @@ def test_a_shard_celery_fails_still_joins_the_cycle_and_tells_every_change_once(
             start_worker(app, pool="solo", perform_ping_check=False, shutdown_timeout=10),
         ):
             alert_tasks.evaluate_thresholds.delay()  # the first cycle: every check is new
-            deadline = time.monotonic() + 60
-            while not TaskSlot.objects.filter(
-                task=alert_tasks.EVALUATION_TASK, slot__gte=0, finished_at__isnull=False
-            ).exists():
-                assert time.monotonic() < deadline, "the cycle was not joined within 60 s"
-                time.sleep(0.05)
+            wait_for_the_join()
     finally:
         states_changed.disconnect(listener)
     assert alert_tasks.shard_count(Check.objects.count()) > 2
